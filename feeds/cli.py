@@ -1,0 +1,160 @@
+"""The ``feeds`` command: the only module that prints or chooses an exit status."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from feeds import __version__
+from feeds.build import BuildResult, build, display
+from feeds.errors import FeedsError, SettingsError, WriteError
+from feeds.rendering.links import INDEX
+from feeds.settings import load_settings
+from feeds.writing import write_output
+
+EXIT_OK = 0
+EXIT_REJECTED = 1
+EXIT_UNUSABLE = 2
+EXIT_WRITE_FAILED = 3
+
+EPILOG = """\
+exit status:
+  0  everything was published
+  1  some records were rejected (one line each on stderr); the others were published
+  2  bad usage, settings or records folder; nothing was written
+  3  the output folder could not be written
+"""
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="feeds",
+        description="Turn a folder of news records into RSS, Atom and JSON feeds.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    top.add_argument("--version", action="version", version=f"feeds {__version__}")
+    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    b = commands.add_parser(
+        "build",
+        help="build the feeds into the output folder",
+        description="Read the records, build every feed and write the output folder.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _common(b)
+    b.add_argument("--output", metavar="DIR", help="output folder (default: from settings)")
+    b.add_argument(
+        "--allow-rejected",
+        action="store_true",
+        default=None,
+        help="exit 0 even if records were rejected (setting allow_rejected)",
+    )
+    b.add_argument("-q", "--quiet", action="store_true", help="print only problems and the summary")
+    b.set_defaults(run=run_build)
+
+    c = commands.add_parser(
+        "check",
+        help="check the settings and records without writing anything",
+        description="Read and check the settings and every record; write nothing.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _common(c)
+    c.add_argument(
+        "--allow-rejected",
+        action="store_true",
+        default=None,
+        help="exit 0 even if records were rejected (setting allow_rejected)",
+    )
+    c.set_defaults(run=run_check, output=None, quiet=False)
+    return top
+
+
+def _common(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--settings",
+        metavar="FILE",
+        type=Path,
+        help="settings file (default: ./settings.yaml if present, else built-in defaults)",
+    )
+    command.add_argument("--records", metavar="DIR", help="records folder (default: from settings)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except SettingsError as e:
+        print(f"feeds: error: {e}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    except WriteError as e:
+        print(
+            f"feeds: error: {e}; the previous output was kept where not yet replaced",
+            file=sys.stderr,
+        )
+        return EXIT_WRITE_FAILED
+    except FeedsError as e:
+        print(f"feeds: error: {e}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    return code
+
+
+def _report(result: BuildResult) -> None:
+    for error in result.rejected:
+        print(error, file=sys.stderr)
+    for warning in result.warnings:
+        print(f"{warning.path}: {warning.field}: warning: {warning.reason}", file=sys.stderr)
+
+
+def _records_summary(result: BuildResult) -> str:
+    return (
+        f"{result.records} records read, {result.published} published, "
+        f"{result.drafts} drafts, {len(result.rejected)} rejected"
+    )
+
+
+def _status(result: BuildResult, allow_rejected: bool) -> int:
+    return EXIT_REJECTED if result.rejected and not allow_rejected else EXIT_OK
+
+
+def run_build(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    settings = load_settings(
+        args.settings,
+        records=args.records,
+        output=args.output,
+        allow_rejected=args.allow_rejected,
+    )
+    result = build(settings)
+    _report(result)
+    written = write_output(settings.output, result.files)
+    seconds = time.perf_counter() - started
+    out = display(settings.output)
+    print(
+        f"feeds: {_records_summary(result)}; {len(result.feeds)} feeds: "
+        f"{len(written.written)} files written, {len(written.unchanged)} unchanged, "
+        f"{len(written.removed)} removed in {out}/ ({seconds:.2f} s)"
+    )
+    if not args.quiet:
+        print(f"feeds: open {out}/{INDEX} for the list of feeds")
+    return _status(result, settings.allow_rejected)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    settings = load_settings(
+        args.settings, records=args.records, allow_rejected=args.allow_rejected
+    )
+    result = build(settings)
+    _report(result)
+    seconds = time.perf_counter() - started
+    print(
+        f"feeds check: {_records_summary(result)}; {len(result.feeds)} feeds, "
+        f"{len(result.files)} files would be written ({seconds:.2f} s)"
+    )
+    return _status(result, settings.allow_rejected)

@@ -1,0 +1,39 @@
+"""The HTML body of an entry: lead image, excerpt, body and related links, all escaped.
+
+No markup from a record is ever passed through: every piece of text is escaped here, so a
+``<script>`` in a title or excerpt reaches readers as those characters.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from feeds.model import Image, Related
+
+
+def entry_html(
+    summary: str, paragraphs: tuple[str, ...], lead: Image | None, related: tuple[Related, ...]
+) -> str:
+    parts: list[str] = []
+    if lead is not None:
+        size = "".join(
+            f' {name}="{value}"'
+            for name, value in (("width", lead.width), ("height", lead.height))
+            if value
+        )
+        parts.append(f'<p><img src="{escape(lead.url)}" alt="{escape(lead.title)}"{size}></p>')
+    parts.extend(f"<p>{escape(p)}</p>" for p in (summary, *paragraphs) if p)
+    if related:
+        parts.append("<h3>Related</h3>")
+        parts.append("<ul>")
+        parts.extend(f"<li>{_related_item(r)}</li>" for r in related)
+        parts.append("</ul>")
+    return "\n".join(parts)
+
+
+def _related_item(link: Related) -> str:
+    about = [link.provider] if link.provider else []
+    if link.published is not None:
+        about.append(link.published.date().isoformat())
+    note = f" ({escape(', '.join(about))})" if about else ""
+    return f'<a href="{escape(link.url)}">{escape(link.title)}</a>{note}'

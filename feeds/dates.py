@@ -1,0 +1,68 @@
+"""Reading dates as authors write them, and writing them as each format requires."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import UTC, date, datetime, tzinfo
+from email.utils import format_datetime
+
+from dateutil import parser as dateparser
+
+# Two defaults that differ in every date field: a value that leaves any of them to the default
+# is incomplete ("June 2020"), and dateutil would otherwise fill it from today's date.
+_DEFAULT_A = datetime(2000, 1, 1)
+_DEFAULT_B = datetime(2001, 2, 2)
+
+
+class DateError(ValueError):
+    pass
+
+
+def parse_date(value: object, zone: tzinfo) -> datetime:
+    """An aware UTC datetime, whole seconds, from a string (or a YAML date/datetime).
+
+    A value with an offset keeps its instant; one without is read in ``zone``; a date alone is
+    midnight in ``zone``.
+    """
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        parsed = _parse_text(value.strip())
+    else:
+        raise DateError(f"expected a date and time, got a {type(value).__name__}")
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        parsed = parsed.replace(tzinfo=zone)
+    try:
+        return parsed.astimezone(UTC).replace(microsecond=0)
+    except OverflowError as e:
+        raise DateError("date is out of range") from e
+
+
+def _parse_text(text: str) -> datetime:
+    if not text:
+        raise DateError("empty date")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", dateparser.UnknownTimezoneWarning)
+        try:
+            a = dateparser.parse(text, default=_DEFAULT_A)
+            b = dateparser.parse(text, default=_DEFAULT_B)
+        except dateparser.UnknownTimezoneWarning as e:
+            raise DateError(f"unknown time zone name in {text!r}; use an offset like +02:00") from e
+        except (ValueError, OverflowError) as e:
+            raise DateError(f"not a date: {text[:80]!r}") from e
+    if (a.year, a.month, a.day) != (b.year, b.month, b.day):
+        raise DateError(f"incomplete date {text[:80]!r}: year, month and day are all needed")
+    return a
+
+
+def rfc822(moment: datetime) -> str:
+    """``Fri, 12 Jun 2020 16:05:00 +0000``, independent of the locale."""
+    return format_datetime(moment.astimezone(UTC))
+
+
+def rfc3339(moment: datetime) -> str:
+    """``2020-06-12T16:05:00Z``."""
+    m = moment.astimezone(UTC)
+    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}Z"

@@ -1,0 +1,136 @@
+"""One record to one entry: cleaned text, canonical link and id, images, related links.
+
+Pure: the result depends on the record and the settings only. Only the fields named here reach
+an entry, so anything else in a record (``secured``, ``quality``...) is never published.
+"""
+
+from __future__ import annotations
+
+from feeds.content import entry_html
+from feeds.errors import Problem, RecordError
+from feeds.model import Author, Entry, Image, Provider, Record, Related
+from feeds.settings import Settings
+from feeds.text import clean_line, clean_paragraphs, truncate
+from feeds.urls import article_id, clean_url, domain_of, image_type
+
+MAX_TITLE_CHARS = 500
+MAX_TOPICS = 50
+MAX_IMAGES = 20
+MAX_RELATED = 20
+
+
+def fold(name: str) -> str:
+    """The grouping key of a name: case and surrounding or repeated white space do not count."""
+    return " ".join(name.split()).casefold()
+
+
+def map_record(record: Record, settings: Settings) -> tuple[Entry, list[Problem]]:
+    problems: list[Problem] = []
+    mapper = _Mapper(record, settings, problems)
+    return mapper.entry(), problems
+
+
+class _Mapper:
+    def __init__(self, record: Record, settings: Settings, problems: list[Problem]) -> None:
+        self.record = record
+        self.settings = settings
+        self.problems = problems
+
+    def warn(self, field: str, reason: str) -> None:
+        self.problems.append(Problem(self.record.path, field, reason))
+
+    def line(self, text: str) -> str:
+        return clean_line(text, repair_text=self.settings.repair_text)
+
+    def entry(self) -> Entry:
+        r = self.record
+        title = self.line(r.title)
+        if not title:
+            raise RecordError(r.path, "title", "empty once control characters are removed")
+        if len(title) > MAX_TITLE_CHARS:
+            self.warn("title", f"cut to {MAX_TITLE_CHARS} characters")
+            title = truncate(title, MAX_TITLE_CHARS)
+        summary = self.line(r.excerpt)
+        limit = self.settings.summary_max_chars
+        if len(summary) > limit:
+            self.warn("excerpt", f"{len(summary)} characters, cut to {limit} (summary_max_chars)")
+            summary = truncate(summary, limit)
+        author, provider_key = self.provider(r.provider)
+        topics = self.names(r.topics, "topics", MAX_TOPICS)
+        category = self.line(r.category)
+        categories = topics
+        if category and fold(category) not in {fold(t) for t in topics}:
+            categories = (*topics, category)
+        images = self.images()
+        related = self.related()
+        paragraphs = clean_paragraphs(r.body, repair_text=self.settings.repair_text)
+        return Entry(
+            id=article_id(r.url),
+            url=r.url,
+            title=title,
+            summary=summary,
+            content_html=entry_html(summary, paragraphs, images[0] if images else None, related),
+            published=r.published,
+            author=author,
+            provider_key=provider_key,
+            topics=topics,
+            categories=categories,
+            images=images,
+            related=related,
+            source=r.path,
+        )
+
+    def provider(self, provider: Provider | None) -> tuple[Author | None, str | None]:
+        if provider is None:
+            return None, None
+        name = self.line(provider.name)
+        domain = domain_of(provider.domain)
+        if provider.domain.strip() and domain is None:
+            self.warn("provider.domain", f"ignored: not a domain name: {provider.domain[:80]!r}")
+        if domain:
+            return Author(name=name or domain, url=f"https://{domain}/"), domain
+        if name:
+            return Author(name=name, url=None), f"name:{fold(name)}"
+        return None, None
+
+    def names(self, raw: tuple[str, ...], field: str, limit: int) -> tuple[str, ...]:
+        seen: dict[str, str] = {}
+        for name in raw:
+            cleaned = self.line(name)
+            if cleaned and fold(cleaned) not in seen:
+                seen[fold(cleaned)] = cleaned
+        names = tuple(seen.values())
+        if len(names) > limit:
+            self.warn(field, f"{len(names)} given, the first {limit} kept")
+        return names[:limit]
+
+    def images(self) -> tuple[Image, ...]:
+        images: dict[str, Image] = {}
+        for i, raw in enumerate(self.record.images):
+            url = clean_url(raw.url, base=self.record.url)
+            if url is None:
+                self.warn(f"images[{i}].url", f"dropped: not an http(s) URL: {raw.url[:80]!r}")
+            elif url not in images:
+                images[url] = Image(
+                    url, image_type(url), raw.width, raw.height, self.line(raw.title)
+                )
+        if len(images) > MAX_IMAGES:
+            self.warn("images", f"{len(images)} given, the first {MAX_IMAGES} kept")
+        return tuple(images.values())[:MAX_IMAGES]
+
+    def related(self) -> tuple[Related, ...]:
+        links: dict[str, Related] = {}
+        for i, raw in enumerate(self.record.related):
+            url = clean_url(raw.url, base=self.record.url)
+            if url is None:
+                self.warn(f"related[{i}].webUrl", f"dropped: not an http(s) URL: {raw.url[:80]!r}")
+                continue
+            if url in links:
+                continue
+            provider = ""
+            if raw.provider is not None:
+                provider = self.line(raw.provider.name) or (domain_of(raw.provider.domain) or "")
+            links[url] = Related(url, self.line(raw.title) or url, provider, raw.published)
+        if len(links) > MAX_RELATED:
+            self.warn("related", f"{len(links)} given, the first {MAX_RELATED} kept")
+        return tuple(links.values())[:MAX_RELATED]

@@ -1,0 +1,107 @@
+"""Frozen values passed between the stages: Record -> Entry -> Feed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    name: str
+    domain: str
+
+
+@dataclass(frozen=True, slots=True)
+class RawImage:
+    url: str
+    width: int | None
+    height: int | None
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class RawRelated:
+    title: str
+    url: str
+    provider: Provider | None
+    published: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A record file's fields, typed but not yet cleaned: what the author wrote."""
+
+    path: str
+    title: str
+    excerpt: str
+    url: str
+    published: datetime
+    category: str
+    provider: Provider | None
+    topics: tuple[str, ...]
+    images: tuple[RawImage, ...]
+    related: tuple[RawRelated, ...]
+    body: str
+    is_published: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    media_type: str
+    width: int | None
+    height: int | None
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class Related:
+    url: str
+    title: str
+    provider: str
+    published: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    name: str
+    url: str | None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One feed entry, cleaned and ready for any format.
+
+    ``source`` names the record file for messages only; no renderer reads it, so output never
+    depends on where a record lives.
+    """
+
+    id: str
+    url: str
+    title: str
+    summary: str
+    content_html: str
+    published: datetime
+    author: Author | None
+    provider_key: str | None
+    topics: tuple[str, ...]
+    categories: tuple[str, ...]
+    images: tuple[Image, ...]
+    related: tuple[Related, ...]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """One subscription document's content, independent of its format."""
+
+    grouping: str
+    key: str
+    name: str
+    title: str
+    path: str
+    entries: tuple[Entry, ...]
+    total: int
+    updated: datetime

@@ -1,0 +1,266 @@
+"""Record files: found, decoded, parsed as YAML (safely) and typed into :class:`Record`.
+
+A record is one YAML mapping between ``---`` lines; text after the closing ``---`` is its body.
+A file without the opening ``---`` is read as YAML alone. Every problem raises
+:class:`RecordError` naming the file and the field, and concerns that record only.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from feeds.dates import DateError, parse_date
+from feeds.errors import RecordError, short_repr
+from feeds.model import Provider, RawImage, RawRelated, Record
+from feeds.urls import clean_url
+
+SUFFIXES = (".txt", ".yaml", ".yml", ".md")
+MAX_BYTES = 4 * 1024 * 1024
+_NULL = "tag:yaml.org,2002:null"
+_FALSE = {"false", "no", "off", "n", "0"}
+_TRUE = {"true", "yes", "on", "y", "1"}
+
+
+class RecordLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """Safe loading that leaves every plain scalar a string, except an empty value or null.
+
+    Implicit typing is where YAML surprises authors (``title: no`` is False, ``title: 1.10`` is
+    1.1, an unquoted time becomes a naive datetime); this module types the few fields it reads
+    itself. Merge keys are off too, which removes one way to multiply aliases.
+    """
+
+
+RecordLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag == _NULL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def find_records(folder: Path) -> list[Path]:
+    """Every record file under ``folder``, hidden files and folders skipped, in path order."""
+    found: list[Path] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found.extend(
+            Path(root, f) for f in files if not f.startswith(".") and f.lower().endswith(SUFFIXES)
+        )
+    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())
+
+
+def read_record(path: Path, display: str, zone: tzinfo) -> Record | None:
+    """The record in ``path``, or None for a draft (``published: false``)."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise RecordError(display, "(file)", f"{size} bytes; records are at most {MAX_BYTES}")
+        data = path.read_bytes()
+    except OSError as e:
+        raise RecordError(display, "(file)", f"cannot be read: {e.strerror or e}") from None
+    return parse_record(data, display, zone)
+
+
+def parse_record(data: bytes, path: str, zone: tzinfo) -> Record | None:
+    """Type a record from the bytes of its file; ``path`` is only used in messages."""
+    front, body, offset = split_front_matter(_decode(data, path))
+    fields = _load(front, path, offset)
+    f = _Fields(fields, path)
+    if not f.flag("published", default=True):
+        return None
+    title = f.text("title")
+    if not title.strip():
+        raise RecordError(path, "title", "missing or empty")
+    url = f.url("webUrl")
+    return Record(
+        path=path,
+        title=title,
+        excerpt=f.text("excerpt", required=False),
+        url=url,
+        published=f.date("publishedDateTime", zone),
+        category=f.text("category", required=False),
+        provider=f.provider("provider"),
+        topics=f.texts("topics"),
+        images=f.images("images"),
+        related=f.related("related", zone),
+        body=body,
+        is_published=True,
+    )
+
+
+def _decode(data: bytes, path: str) -> str:
+    if not data.strip():
+        raise RecordError(path, "(file)", "empty file")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise RecordError(
+            path, "(file)", f"not UTF-8 text: byte 0x{data[e.start]:02x} at offset {e.start}"
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def split_front_matter(text: str) -> tuple[str, str, int]:
+    """(YAML, body, line offset of the YAML in the file)."""
+    lines = text.split("\n")
+    start = 0
+    while start < len(lines) and not lines[start].strip():
+        start += 1
+    if start == len(lines) or lines[start].rstrip() != "---":
+        return text, "", 0
+    for end in range(start + 1, len(lines)):
+        if lines[end].rstrip() in ("---", "..."):
+            body = "\n".join(lines[end + 1 :]).strip()
+            return "\n".join(lines[start + 1 : end]), body, start + 1
+    return "\n".join(lines[start + 1 :]), "", start + 1
+
+
+def _load(front: str, path: str, offset: int) -> dict[Any, Any]:
+    if not front.strip():
+        raise RecordError(path, "(file)", "no YAML between the --- lines")
+    try:
+        fields = yaml.load(front, Loader=RecordLoader)  # a SafeLoader subclass
+    except yaml.MarkedYAMLError as e:
+        where = f"line {e.problem_mark.line + 1 + offset}: " if e.problem_mark else ""
+        raise RecordError(path, "(yaml)", f"not valid YAML: {where}{e.problem}") from None
+    except (yaml.YAMLError, RecursionError) as e:
+        raise RecordError(path, "(yaml)", f"not valid YAML: {e}") from None
+    if not isinstance(fields, dict):
+        raise RecordError(path, "(yaml)", f"expected a mapping of fields, got {_kind(fields)}")
+    return fields
+
+
+def _kind(value: object) -> str:
+    names = {str: "text", list: "a list", dict: "a mapping", type(None): "nothing"}
+    name = names.get(type(value), f"a {type(value).__name__}")
+    return f"{name} {short_repr(value, 40)}" if name == "text" else name
+
+
+class _Fields:
+    """Typed access to one mapping of a record, with errors that name the field."""
+
+    def __init__(self, data: dict[Any, Any], path: str, prefix: str = "") -> None:
+        self.data = data
+        self.path = path
+        self.prefix = prefix
+
+    def error(self, field: str, reason: str) -> RecordError:
+        return RecordError(self.path, self.prefix + field, reason)
+
+    def text(self, field: str, *, required: bool = True) -> str:
+        value = self.data.get(field)
+        if value is None:
+            if required:
+                raise self.error(field, "missing")
+            return ""
+        return self.as_text(field, value)
+
+    def as_text(self, field: str, value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return str(value)
+        raise self.error(field, f"expected text, got {_kind(value)}")
+
+    def texts(self, field: str) -> tuple[str, ...]:
+        items = self.items(field)
+        return tuple(self.as_text(f"{field}[{i}]", v) for i, v in enumerate(items) if v is not None)
+
+    def items(self, field: str) -> list[Any]:
+        """A list field; a lone value is accepted as a one-item list."""
+        value = self.data.get(field)
+        if value is None:
+            return []
+        return value if isinstance(value, list) else [value]
+
+    def flag(self, field: str, *, default: bool) -> bool:
+        value = self.data.get(field)
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise self.error(field, f"expected true or false, got {_kind(value)}")
+
+    def count(self, field: str) -> int | None:
+        value = self.data.get(field)
+        if value is None or value == "":
+            return None
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+            return value
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value.strip())
+        raise self.error(field, f"expected a whole number of 0 or more, got {_kind(value)}")
+
+    def url(self, field: str) -> str:
+        raw = self.text(field)
+        url = clean_url(raw)
+        if url is None:
+            raise self.error(field, f"not an absolute http(s) URL: {short_repr(raw)}")
+        return url
+
+    def date(self, field: str, zone: tzinfo) -> Any:
+        value = self.data.get(field)
+        if value is None or value == "":
+            raise self.error(field, "missing")
+        try:
+            return parse_date(value, zone)
+        except DateError as e:
+            raise self.error(field, str(e)) from None
+
+    def mapping(self, field: str, value: Any) -> _Fields:
+        if not isinstance(value, dict):
+            raise self.error(field, f"expected a mapping, got {_kind(value)}")
+        return _Fields(value, self.path, f"{self.prefix}{field}.")
+
+    def provider(self, field: str) -> Provider | None:
+        value = self.data.get(field)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            return Provider(name=value, domain="") if value.strip() else None
+        p = self.mapping(field, value)
+        name, domain = p.text("name", required=False), p.text("domain", required=False)
+        return Provider(name=name, domain=domain) if (name.strip() or domain.strip()) else None
+
+    def images(self, field: str) -> tuple[RawImage, ...]:
+        images = []
+        for i, value in enumerate(self.items(field)):
+            if value is None:
+                continue
+            if isinstance(value, str):  # a bare URL
+                images.append(RawImage(url=value, width=None, height=None, title=""))
+                continue
+            img = self.mapping(f"{field}[{i}]", value)
+            images.append(
+                RawImage(
+                    url=img.text("url"),
+                    width=img.count("width"),
+                    height=img.count("height"),
+                    title=img.text("title", required=False),
+                )
+            )
+        return tuple(images)
+
+    def related(self, field: str, zone: tzinfo) -> tuple[RawRelated, ...]:
+        links = []
+        for i, value in enumerate(self.items(field)):
+            if value is None:
+                continue
+            r = self.mapping(f"{field}[{i}]", value)
+            published = None
+            if r.data.get("publishedDateTime") not in (None, ""):
+                published = r.date("publishedDateTime", zone)
+            links.append(
+                RawRelated(
+                    title=r.text("title", required=False),
+                    url=r.text("webUrl"),
+                    provider=r.provider("provider"),
+                    published=published,
+                )
+            )
+        return tuple(links)

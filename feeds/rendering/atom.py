@@ -1,0 +1,66 @@
+"""Atom 1.0 (RFC 4287) with Media RSS thumbnails."""
+
+from __future__ import annotations
+
+from feeds import GENERATOR
+from feeds.dates import rfc3339
+from feeds.model import Author, Entry, Feed
+from feeds.rendering.links import MEDIA_TYPES, feed_url
+from feeds.rendering.xml import Element, el, serialize
+from feeds.settings import Settings
+
+
+def render(feed: Feed, settings: Settings) -> bytes:
+    self_url = feed_url(settings, feed, "atom")
+    root = el(
+        "feed",
+        None,
+        el("id", self_url),
+        el("title", feed.title, type="text"),
+        el("subtitle", settings.description, type="text") if settings.description else None,
+        el("updated", rfc3339(feed.updated)),
+        el("link", rel="self", type=MEDIA_TYPES["atom"], href=self_url),
+        el("link", rel="alternate", type="text/html", href=settings.home),
+        author(settings.owner),
+        el("generator", GENERATOR),
+        *(entry_element(entry) for entry in feed.entries),
+        xmlns="http://www.w3.org/2005/Atom",
+        **{"xmlns:media": "http://search.yahoo.com/mrss/", "xml:lang": settings.language},
+    )
+    return serialize(root)
+
+
+def author(person: Author) -> Element:
+    return el(
+        "author",
+        None,
+        el("name", person.name),
+        el("uri", person.url) if person.url else None,
+        el("email", person.email) if person.email else None,
+    )
+
+
+def entry_element(entry: Entry) -> Element:
+    lead = entry.images[0] if entry.images else None
+    return el(
+        "entry",
+        None,
+        el("id", entry.id),
+        el("title", entry.title, type="text"),
+        el("updated", rfc3339(entry.published)),
+        el("published", rfc3339(entry.published)),
+        el("link", rel="alternate", type="text/html", href=entry.url),
+        *(
+            el("link", rel="enclosure", type=image.media_type, href=image.url)
+            for image in entry.images
+        ),
+        *(
+            el("link", rel="related", type="text/html", href=link.url, title=link.title)
+            for link in entry.related
+        ),
+        author(entry.author) if entry.author else None,
+        *(el("category", term=name) for name in entry.categories),
+        el("summary", entry.summary, type="text") if entry.summary else None,
+        el("content", entry.content_html, type="html"),
+        el("media:thumbnail", url=lead.url, width=lead.width, height=lead.height) if lead else None,
+    )

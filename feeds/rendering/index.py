@@ -1,0 +1,84 @@
+"""``index.html``: a readable page listing every feed, with autodiscovery links."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+from feeds.dates import rfc3339
+from feeds.grouping import GROUPINGS
+from feeds.model import Feed
+from feeds.rendering.links import MEDIA_TYPES, OPML, feed_path, feed_url
+from feeds.settings import Settings
+
+LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
+_STYLE = """\
+body { font: 16px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
+       color: #1b1b1b; background: #fff; }
+h1 { margin-bottom: 0.25rem; }
+table { border-collapse: collapse; width: 100%; margin-bottom: 2rem; }
+th, td { text-align: left; padding: 0.35rem 0.6rem; border-bottom: 1px solid #ddd; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+a { color: #0645ad; }
+@media (prefers-color-scheme: dark) {
+  body { color: #e8e8e8; background: #161616; } a { color: #8ab4f8; } th, td { border-color: #333; }
+}"""
+
+
+def render(feeds: Sequence[Feed], settings: Settings) -> bytes:
+    formats = settings.formats
+    title = escape(settings.title)
+    head = [
+        "<!DOCTYPE html>",
+        f'<html lang="{escape(settings.language)}">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{title}</title>",
+    ]
+    for feed in feeds:
+        if feed.grouping == "all":
+            head.extend(
+                f'<link rel="alternate" type="{MEDIA_TYPES[fmt]}" title="{escape(feed.title)}'
+                f' ({LABELS[fmt]})" href="{escape(feed_url(settings, feed, fmt))}">'
+                for fmt in formats
+            )
+    head += [f"<style>\n{_STYLE}\n</style>", "</head>", "<body>", f"<h1>{title}</h1>"]
+    if settings.description:
+        head.append(f"<p>{escape(settings.description)}</p>")
+    head.append(
+        f'<p>{len(feeds)} feeds. Subscribe to all of them at once with <a href="{OPML}">'
+        f"{OPML}</a> (OPML).</p>"
+    )
+    body: list[str] = []
+    for grouping in GROUPINGS:
+        rows = [_row(f, formats) for f in feeds if f.grouping == grouping.name]
+        if not rows:
+            continue
+        body += [
+            "<section>",
+            f"<h2>{escape(grouping.label)}</h2>",
+            "<table>",
+            '<thead><tr><th scope="col">Feed</th><th scope="col">Entries</th>'
+            '<th scope="col">Updated (UTC)</th><th scope="col">Formats</th></tr></thead>',
+            "<tbody>",
+            *rows,
+            "</tbody>",
+            "</table>",
+            "</section>",
+        ]
+    tail = ["</body>", "</html>", ""]
+    return "\n".join(head + body + tail).encode("utf-8")
+
+
+def _row(feed: Feed, formats: Sequence[str]) -> str:
+    name = escape(feed.name or feed.title)
+    count = str(len(feed.entries))
+    if feed.total > len(feed.entries):
+        count += f" of {feed.total}"
+    updated = rfc3339(feed.updated).replace("T", " ").removesuffix("Z") if feed.entries else "–"
+    links = " · ".join(
+        f'<a href="{escape(feed_path(feed, fmt))}" type="{MEDIA_TYPES[fmt]}">{LABELS[fmt]}</a>'
+        for fmt in formats
+    )
+    return f'<tr><td>{name}</td><td class="n">{count}</td><td>{updated}</td><td>{links}</td></tr>'

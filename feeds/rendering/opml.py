@@ -1,0 +1,50 @@
+"""OPML 2.0 listing every feed, so a reader can subscribe to all of them at once."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from feeds.dates import rfc822
+from feeds.grouping import EPOCH, GROUPINGS
+from feeds.model import Feed
+from feeds.rendering.links import feed_url
+from feeds.rendering.xml import Element, el, serialize
+from feeds.settings import Settings
+
+# OPML's type attribute says "rss" for any feed; readers look at the document itself.
+_PREFERENCE = ("rss", "atom", "json")
+
+
+def render(feeds: Sequence[Feed], settings: Settings) -> bytes:
+    fmt = next(f for f in _PREFERENCE if f in settings.formats)
+    updated = max((f.updated for f in feeds), default=EPOCH)
+    sections: list[Element] = []
+    for grouping in GROUPINGS:
+        outlines = [_outline(f, settings, fmt) for f in feeds if f.grouping == grouping.name]
+        if grouping.name == "all":
+            sections.extend(outlines)
+        elif outlines:
+            sections.append(el("outline", None, *outlines, text=grouping.label))
+    head = el(
+        "head",
+        None,
+        el("title", settings.title),
+        el("dateModified", rfc822(updated)),
+        el("ownerName", settings.owner.name),
+        el("ownerEmail", settings.owner.email) if settings.owner.email else None,
+        el("docs", "http://opml.org/spec2.opml"),
+    )
+    body = el("body", None, *sections) if sections else el("body", None, el("outline", text=""))
+    return serialize(el("opml", None, head, body, version="2.0"))
+
+
+def _outline(feed: Feed, settings: Settings, fmt: str) -> Element:
+    return el(
+        "outline",
+        type="rss",
+        text=feed.title,
+        title=feed.title,
+        xmlUrl=feed_url(settings, feed, fmt),
+        htmlUrl=settings.home,
+        language=settings.language,
+    )

@@ -1,0 +1,73 @@
+"""RSS 2.0 with the content, Dublin Core, Atom (self link) and Media RSS extensions."""
+
+from __future__ import annotations
+
+from html import escape
+
+from feeds import GENERATOR
+from feeds.dates import rfc822
+from feeds.model import Entry, Feed
+from feeds.rendering.links import MEDIA_TYPES, feed_url
+from feeds.rendering.xml import Element, el, serialize
+from feeds.settings import Settings
+
+NAMESPACES = {
+    "xmlns:atom": "http://www.w3.org/2005/Atom",
+    "xmlns:content": "http://purl.org/rss/1.0/modules/content/",
+    "xmlns:dc": "http://purl.org/dc/elements/1.1/",
+    "xmlns:media": "http://search.yahoo.com/mrss/",
+}
+
+
+def render(feed: Feed, settings: Settings) -> bytes:
+    owner = settings.owner
+    channel = el(
+        "channel",
+        None,
+        el("title", feed.title),
+        el("link", settings.home),
+        el("description", settings.description or feed.title),
+        el("atom:link", href=feed_url(settings, feed, "rss"), rel="self", type=MEDIA_TYPES["rss"]),
+        el("language", settings.language),
+        el("managingEditor", f"{owner.email} ({owner.name})") if owner.email else None,
+        el("lastBuildDate", rfc822(feed.updated)),
+        el("generator", GENERATOR),
+        el("docs", "https://www.rssboard.org/rss-specification"),
+        el("ttl", str(settings.ttl_minutes)),
+        *(item(entry) for entry in feed.entries),
+    )
+    return serialize(el("rss", None, channel, version="2.0", **NAMESPACES), hex_refs=True)
+
+
+def item(entry: Entry) -> Element:
+    lead = entry.images[0] if entry.images else None
+    return el(
+        "item",
+        None,
+        el("title", entry.title),
+        el("link", entry.url),
+        # RSS readers treat description as HTML, so plain text is escaped once more to be shown
+        # as written rather than run.
+        el("description", escape(entry.summary, quote=False)) if entry.summary else None,
+        el("content:encoded", entry.content_html),
+        el("dc:creator", entry.author.name) if entry.author else None,
+        *(el("category", name) for name in entry.categories),
+        el("guid", entry.id, isPermaLink="false"),
+        el("pubDate", rfc822(entry.published)),
+        # RSS allows one enclosure an item; every image is in Media RSS below.
+        el("enclosure", url=lead.url, length="0", type=lead.media_type) if lead else None,
+        *(
+            el(
+                "media:content",
+                None,
+                el("media:title", image.title, type="plain") if image.title else None,
+                url=image.url,
+                type=image.media_type,
+                medium="image",
+                width=image.width,
+                height=image.height,
+            )
+            for image in entry.images
+        ),
+        el("media:thumbnail", url=lead.url, width=lead.width, height=lead.height) if lead else None,
+    )

@@ -1,0 +1,272 @@
+"""``settings.yaml``: loaded and checked in full before anything is built or written."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from feeds.errors import SettingsError
+from feeds.model import Author
+from feeds.urls import clean_url
+
+FORMAT_NAMES = ("rss", "atom", "json")
+GROUPING_NAMES = ("all", "topic", "provider")
+DEFAULT_FILE = "settings.yaml"
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    title: str = "Feeds"
+    description: str = ""
+    base_url: str = "http://127.0.0.1:8000/"
+    site_url: str = ""
+    language: str = "en"
+    author: Author = field(default_factory=lambda: Author(name="", url=None))
+    records: Path = Path("records")
+    output: Path = Path("output")
+    timezone: str = "UTC"
+    max_entries: int = 50
+    formats: tuple[str, ...] = FORMAT_NAMES
+    groupings: tuple[str, ...] = GROUPING_NAMES
+    repair_text: bool = True
+    summary_max_chars: int = 2000
+    ttl_minutes: int = 60
+    allow_rejected: bool = False
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def home(self) -> str:
+        """The site the feeds belong to: ``site_url``, else ``base_url``."""
+        return self.site_url or self.base_url
+
+    @property
+    def owner(self) -> Author:
+        """The feeds' author: ``author``, else the site title with the site's URL."""
+        if self.author.name:
+            return self.author
+        return Author(name=self.title, url=self.home, email=self.author.email)
+
+
+# One row per key: what it is, for the README's settings reference and for the error messages.
+DOCS: dict[str, str] = {
+    "title": "site title; feed titles are built from it (`Title: Computer Vision`)",
+    "description": "site description, used as the feeds' description/subtitle",
+    "base_url": "absolute http(s) URL where the output folder is served; self links use it",
+    "site_url": "the site the feeds belong to (RSS channel `<link>`); default `base_url`",
+    "language": "language tag of the feeds, e.g. `en`, `en-GB`, `fr`",
+    "author": "feed author: a name, or `{name, email, url}`; default the site title",
+    "records": "folder of record files, searched recursively; relative to the settings file",
+    "output": "folder the feeds are written to; relative to the settings file",
+    "timezone": "IANA zone for dates written without an offset, e.g. `Europe/Paris`",
+    "max_entries": "newest entries kept per feed (1 or more)",
+    "formats": f"formats to build, any of {', '.join(FORMAT_NAMES)}",
+    "groupings": f"feeds to build, any of {', '.join(GROUPING_NAMES)}",
+    "repair_text": "repair mojibake in titles and excerpts (`governmentâ€™s` -> `government’s`)",
+    "summary_max_chars": "excerpts longer than this are cut at a word boundary (100 or more)",
+    "ttl_minutes": "how often readers should poll, in minutes (RSS `<ttl>`)",
+    "allow_rejected": "exit 0 even when records were rejected",
+}
+
+
+def load_settings(path: Path | None, **overrides: Any) -> Settings:
+    """Read ``path`` (default ``./settings.yaml`` if it exists) and apply CLI ``overrides``.
+
+    Paths in the file are relative to the file; paths given as overrides are relative to the
+    current directory.
+    """
+    source = "settings"
+    data: Mapping[str, Any] = {}
+    base = Path.cwd()
+    if path is None and Path(DEFAULT_FILE).is_file():
+        path = Path(DEFAULT_FILE)
+    if path is not None:
+        source = str(path)
+        data = _read(path)
+        base = path.resolve().parent
+    settings = parse_settings(data, base=base, source=source)
+    changes = {k: v for k, v in overrides.items() if v is not None}
+    for key in ("records", "output"):
+        if key in changes:
+            changes[key] = Path(changes[key]).resolve()
+    if changes:
+        settings = _replace(settings, changes)
+    _check_folders(settings, source)
+    return settings
+
+
+def _read(path: Path) -> Mapping[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise SettingsError(
+            str(path), "(file)", str(path), "the settings file does not exist"
+        ) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise SettingsError(str(path), "(file)", str(path), f"cannot be read: {e}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise SettingsError(str(path), "(file)", "", f"not valid YAML: {e}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise SettingsError(str(path), "(file)", data, "expected a mapping of settings")
+    return data
+
+
+def parse_settings(data: Mapping[str, Any], *, base: Path, source: str = "settings") -> Settings:
+    """Check every key of ``data`` and build a :class:`Settings`; the first problem raises."""
+    known = [f.name for f in fields(Settings)]
+    for key in data:
+        if key not in known:
+            near = difflib.get_close_matches(str(key), known, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else f"; known keys: {', '.join(known)}"
+            raise SettingsError(source, str(key), data[key], f"unknown setting{hint}")
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        check = _CHECKS[key]
+        try:
+            values[key] = check(value, base)
+        except _Bad as e:
+            raise SettingsError(source, key, value, e.expected) from None
+    values.setdefault("records", (base / "records").resolve())
+    values.setdefault("output", (base / "output").resolve())
+    return Settings(**values)
+
+
+def _replace(settings: Settings, changes: Mapping[str, Any]) -> Settings:
+    values = {f.name: getattr(settings, f.name) for f in fields(Settings)}
+    values.update(changes)
+    return Settings(**values)
+
+
+def _check_folders(settings: Settings, source: str) -> None:
+    if settings.records == settings.output:
+        raise SettingsError(
+            source, "output", str(settings.output), "must be a different folder from records"
+        )
+
+
+class _Bad(Exception):
+    def __init__(self, expected: str) -> None:
+        self.expected = expected
+
+
+def _text(value: Any, base: Path) -> str:
+    if not isinstance(value, str):
+        raise _Bad("expected a string")
+    return value.strip()
+
+
+def _title(value: Any, base: Path) -> str:
+    text = _text(value, base)
+    if not text:
+        raise _Bad("expected a non-empty string")
+    return text
+
+
+def _url(value: Any, base: Path) -> str:
+    url = clean_url(value) if isinstance(value, str) else None
+    if url is None:
+        raise _Bad("expected an absolute http(s) URL, e.g. https://example.org/feeds/")
+    return url if url.endswith("/") else url + "/"
+
+
+def _language(value: Any, base: Path) -> str:
+    if not isinstance(value, str) or not _LANGUAGE.match(value):
+        raise _Bad("expected a language tag such as en, en-GB or pt-BR")
+    return value
+
+
+def _author(value: Any, base: Path) -> Author:
+    if isinstance(value, str) and value.strip():
+        return Author(name=value.strip(), url=None)
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        raise _Bad("expected a name, or a mapping with name and optional email and url")
+    extra = set(value) - {"name", "email", "url"}
+    if extra:
+        raise _Bad(f"unknown author key {sorted(extra)[0]!r}; expected name, email, url")
+    email = value.get("email")
+    if email is not None and (not isinstance(email, str) or "@" not in email):
+        raise _Bad("expected author.email to be an e-mail address")
+    url = value.get("url")
+    if url is not None:
+        url = clean_url(url) if isinstance(url, str) else None
+        if url is None:
+            raise _Bad("expected author.url to be an absolute http(s) URL")
+    return Author(name=value["name"].strip(), url=url, email=email)
+
+
+def _folder(value: Any, base: Path) -> Path:
+    if not isinstance(value, str) or not value.strip():
+        raise _Bad("expected a folder path")
+    return (base / value).resolve()
+
+
+def _zone(value: Any, base: Path) -> str:
+    if not isinstance(value, str):
+        raise _Bad("expected an IANA time zone name such as UTC or Europe/Paris")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _Bad("expected an IANA time zone name such as UTC or Europe/Paris") from None
+    return value
+
+
+def _count(minimum: int) -> Callable[[Any, Path], int]:
+    def check(value: Any, base: Path) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise _Bad(f"expected a whole number, {minimum} or more")
+        return value
+
+    return check
+
+
+def _choices(names: tuple[str, ...]) -> Callable[[Any, Path], tuple[str, ...]]:
+    def check(value: Any, base: Path) -> tuple[str, ...]:
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not items:
+            raise _Bad(f"expected a non-empty list of: {', '.join(names)}")
+        for item in items:
+            if item not in names:
+                raise _Bad(f"expected only {', '.join(names)}; {item!r} is not one of them")
+        return tuple(n for n in names if n in items)
+
+    return check
+
+
+def _flag(value: Any, base: Path) -> bool:
+    if not isinstance(value, bool):
+        raise _Bad("expected true or false")
+    return value
+
+
+_CHECKS: dict[str, Callable[[Any, Path], Any]] = {
+    "title": _title,
+    "description": _text,
+    "base_url": _url,
+    "site_url": _url,
+    "language": _language,
+    "author": _author,
+    "records": _folder,
+    "output": _folder,
+    "timezone": _zone,
+    "max_entries": _count(1),
+    "formats": _choices(FORMAT_NAMES),
+    "groupings": _choices(GROUPING_NAMES),
+    "repair_text": _flag,
+    "summary_max_chars": _count(100),
+    "ttl_minutes": _count(1),
+    "allow_rejected": _flag,
+}

@@ -1,0 +1,112 @@
+"""Writing the output folder: atomic, only what changed, stale files removed, never outside it.
+
+A manifest (``.feeds-manifest``) lists the files the last build wrote; only those are ever
+removed, so other files a user keeps in the output folder are left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from feeds.errors import WriteError
+
+MANIFEST = ".feeds-manifest"
+LAST = ("index.html", "feeds.opml")
+
+
+@dataclass(frozen=True, slots=True)
+class WriteReport:
+    written: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+def write_output(folder: Path, files: Mapping[str, bytes]) -> WriteReport:
+    """Make ``folder`` hold ``files``: write changed ones, keep identical ones, drop stale ones.
+
+    Feeds are written before the index and OPML that link to them, and stale files are removed
+    last, so a reader following a link never finds it missing.
+    """
+    targets = {path: safe_path(folder, path) for path in files}
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        previous = _read_manifest(folder)
+        written, unchanged = [], []
+        for path in sorted(files, key=lambda p: (p in LAST, p)):
+            if _same(targets[path], files[path]):
+                unchanged.append(path)
+            else:
+                atomic_write(targets[path], files[path])
+                written.append(path)
+        manifest = "".join(f"{p}\n" for p in sorted(files)).encode()
+        if not _same(folder / MANIFEST, manifest):
+            atomic_write(folder / MANIFEST, manifest)
+        removed = [p for p in sorted(previous - files.keys()) if _remove(folder, p)]
+    except OSError as e:
+        raise WriteError(f"cannot write {e.filename or folder}: {e.strerror or e}") from e
+    return WriteReport(tuple(written), tuple(unchanged), tuple(removed))
+
+
+def safe_path(folder: Path, path: str) -> Path:
+    """``folder / path``, refusing anything that could land outside ``folder``."""
+    pure = PurePosixPath(path)
+    if (
+        not path
+        or "\\" in path
+        or "\x00" in path
+        or pure.is_absolute()
+        or any(part in ("", ".", "..") for part in path.split("/"))
+    ):
+        raise WriteError(f"refusing to write outside the output folder: {path!r}")
+    target = folder.joinpath(*pure.parts)
+    if not target.resolve().is_relative_to(folder.resolve()):  # a symlink pointing out
+        raise WriteError(f"refusing to write outside the output folder: {path!r}")
+    return target
+
+
+def atomic_write(target: Path, data: bytes) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; static servers must read the files
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _same(target: Path, data: bytes) -> bool:
+    try:
+        return target.stat().st_size == len(data) and target.read_bytes() == data
+    except OSError:
+        return False
+
+
+def _read_manifest(folder: Path) -> set[str]:
+    try:
+        lines = (folder / MANIFEST).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return set()
+    return {line for line in lines if line}
+
+
+def _remove(folder: Path, path: str) -> bool:
+    try:
+        target = safe_path(folder, path)
+    except WriteError:
+        return False  # a tampered manifest never makes us delete outside the folder
+    try:
+        target.unlink()
+    except FileNotFoundError:
+        return False
+    parent = target.parent
+    while parent != folder and not any(parent.iterdir()):
+        parent.rmdir()
+        parent = parent.parent
+    return True
