@@ -22,7 +22,7 @@ def entry_html(
             if value
         )
         parts.append(f'<p><img src="{escape(lead.url)}" alt="{escape(lead.title)}"{size}></p>')
-    parts.extend(f"<p>{escape(p)}</p>" for p in (summary, *paragraphs) if p)
+    parts.extend(f"<p>{escape(p, quote=False)}</p>" for p in (summary, *paragraphs) if p)
     if related:
         parts.append("<h3>Related</h3>")
         parts.append("<ul>")
@@ -35,5 +35,5 @@ def _related_item(link: Related) -> str:
     about = [link.provider] if link.provider else []
     if link.published is not None:
         about.append(link.published.date().isoformat())
-    note = f" ({escape(', '.join(about))})" if about else ""
-    return f'<a href="{escape(link.url)}">{escape(link.title)}</a>{note}'
+    note = f" ({escape(', '.join(about), quote=False)})" if about else ""
+    return f'<a href="{escape(link.url)}">{escape(link.title, quote=False)}</a>{note}'

@@ -6,7 +6,7 @@ from feeds import GENERATOR
 from feeds.dates import rfc3339
 from feeds.model import Author, Entry, Feed
 from feeds.rendering.links import MEDIA_TYPES, feed_url
-from feeds.rendering.xml import Element, el, serialize
+from feeds.rendering.xml import CData, Element, el, serialize
 from feeds.settings import Settings
 
 
@@ -61,6 +61,6 @@ def entry_element(entry: Entry) -> Element:
         author(entry.author) if entry.author else None,
         *(el("category", term=name) for name in entry.categories),
         el("summary", entry.summary, type="text") if entry.summary else None,
-        el("content", entry.content_html, type="html"),
+        el("content", CData(entry.content_html), type="html"),
         el("media:thumbnail", url=lead.url, width=lead.width, height=lead.height) if lead else None,
     )

@@ -8,7 +8,7 @@ from feeds import GENERATOR
 from feeds.dates import rfc822
 from feeds.model import Entry, Feed
 from feeds.rendering.links import MEDIA_TYPES, feed_url
-from feeds.rendering.xml import Element, el, serialize
+from feeds.rendering.xml import CData, Element, el, serialize
 from feeds.settings import Settings
 
 NAMESPACES = {
@@ -49,7 +49,7 @@ def item(entry: Entry) -> Element:
         # RSS readers treat description as HTML, so plain text is escaped once more to be shown
         # as written rather than run.
         el("description", escape(entry.summary, quote=False)) if entry.summary else None,
-        el("content:encoded", entry.content_html),
+        el("content:encoded", CData(entry.content_html)),
         el("dc:creator", entry.author.name) if entry.author else None,
         *(el("category", name) for name in entry.categories),
         el("guid", entry.id, isPermaLink="false"),

@@ -14,6 +14,12 @@ from feeds.text import xml_safe
 Attr = str | int | None
 
 
+class CData(str):
+    """Text written as a CDATA section: HTML held in a feed stays readable in the file."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Element:
     tag: str
@@ -54,6 +60,8 @@ def _write(node: Element, depth: int, out: list[str], escape: Callable[[str], st
         for child in node.children:
             _write(child, depth + 1, out, escape)
         out.append(f"{pad}</{node.tag}>")
+    elif isinstance(node.text, CData):
+        out.append(f"{pad}<{head}>{cdata(node.text)}</{node.tag}>")
     elif node.text:
         out.append(f"{pad}<{head}>{escape(node.text)}</{node.tag}>")
     else:
@@ -66,6 +74,11 @@ def escape_text(text: str) -> str:
 
 def escape_hex(text: str) -> str:
     return xml_safe(text).replace("&", "&#x26;").replace("<", "&#x3C;").replace(">", "&gt;")
+
+
+def cdata(text: str) -> str:
+    # "]]>" cannot appear inside a section, so it is split across two.
+    return "<![CDATA[" + xml_safe(text).replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
 def escape_attr(text: str) -> str:

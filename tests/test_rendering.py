@@ -1,0 +1,234 @@
+"""Every format read back by real parsers (feedparser, lxml, json + a JSON Feed schema), field by field."""
+
+from __future__ import annotations
+
+import json
+from calendar import timegm
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+import feedparser
+import jsonschema
+import pytest
+from lxml import etree
+
+from feeds.build import BuildResult, build
+from feeds.model import Entry, Feed
+from tests.conftest import BASE_URL, DATA, EXAMPLES, SEED, make_settings
+
+NS = {
+    "atom": "http://www.w3.org/2005/Atom",
+    "media": "http://search.yahoo.com/mrss/",
+    "content": "http://purl.org/rss/1.0/modules/content/",
+    "dc": "http://purl.org/dc/elements/1.1/",
+}
+JSONFEED_SCHEMA = json.loads((DATA / "jsonfeed-1.1.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def seed_build() -> BuildResult:
+    return build(make_settings(SEED.parent))
+
+
+@pytest.fixture(scope="module")
+def examples_build() -> BuildResult:
+    return build(make_settings(EXAMPLES))
+
+
+def the_entry(result: BuildResult) -> Entry:
+    (entry,) = result.feeds[0].entries
+    return entry
+
+
+def parsed_time(struct: Any) -> datetime:
+    return datetime.fromtimestamp(timegm(struct), UTC)
+
+
+def test_rss_reads_back_field_by_field(seed_build: BuildResult) -> None:
+    entry = the_entry(seed_build)
+    data = seed_build.files["all.rss"]
+    feed = feedparser.parse(data)
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert feed.version == "rss20"
+    assert feed.feed.link == "https://example.org/"
+    assert feed.feed.generator == "feeds"
+    (item,) = feed.entries
+    assert (item.id, item.guidislink) == (entry.id, False)
+    assert item.link == entry.url
+    assert item.title == entry.title
+    assert parsed_time(item.published_parsed) == entry.published
+    assert item.author == "MIT Technology Review"
+    assert [t.term for t in item.tags] == ["Computer Vision", "AI", "news"]
+    assert [(e.href, e.type, e.length) for e in item.enclosures] == [
+        (entry.images[0].url, "image/jpeg", "0")
+    ]
+    assert [(m["url"], m["medium"], m["width"], m["height"]) for m in item.media_content] == [
+        (entry.images[0].url, "image", "3000", "1687")
+    ]
+    assert item.media_thumbnail[0]["url"] == entry.images[0].url
+    assert "government’s tracking" in item.summary
+    content = item.content[0].value
+    assert "Controversial startup" in content
+    assert "SFGate" in content
+
+
+def test_rss_channel_has_self_link_dates_and_namespaces(seed_build: BuildResult) -> None:
+    root = etree.fromstring(seed_build.files["all.rss"])
+    assert root.nsmap == {
+        "atom": NS["atom"],
+        "content": NS["content"],
+        "dc": NS["dc"],
+        "media": NS["media"],
+    }
+    channel = root.find("channel")
+    assert channel is not None
+    self_link = channel.find("atom:link", NS)
+    assert self_link is not None
+    assert self_link.attrib == {
+        "href": BASE_URL + "all.rss",
+        "rel": "self",
+        "type": "application/rss+xml",
+    }
+    build_date = parsedate_to_datetime(channel.findtext("lastBuildDate") or "")
+    assert build_date == the_entry(seed_build).published
+    assert root.find(".//media:group", NS) is None
+    assert channel.findtext("ttl") == "60"
+
+
+def test_atom_reads_back_field_by_field(seed_build: BuildResult) -> None:
+    entry = the_entry(seed_build)
+    feed = feedparser.parse(seed_build.files["all.atom"])
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert feed.version == "atom10"
+    assert feed.feed.author_detail == {"name": "Test Desk", "email": "desk@example.org"}
+    assert parsed_time(feed.feed.updated_parsed) == entry.published
+    (item,) = feed.entries
+    assert item.id == entry.id
+    assert item.link == entry.url
+    assert item.title == entry.title
+    assert item.title_detail.type == "text/plain"
+    assert parsed_time(item.published_parsed) == entry.published
+    assert item.author_detail == {
+        "name": "MIT Technology Review",
+        "href": "https://technologyreview.com/",
+    }
+    assert [t.term for t in item.tags] == ["Computer Vision", "AI", "news"]
+    links = {(link["rel"], link["href"]): link for link in item.links}
+    enclosure = links[("enclosure", entry.images[0].url)]
+    assert enclosure["type"] == "image/jpeg"
+    related = [link for link in item.links if link["rel"] == "related"]
+    assert [(r["href"], r["title"]) for r in related] == [(r.url, r.title) for r in entry.related]
+    assert item.summary == entry.summary
+    assert item.content[0].type == "text/html"
+
+
+def test_atom_links_keep_rel_type_and_title_in_the_xml(seed_build: BuildResult) -> None:
+    root = etree.fromstring(seed_build.files["all.atom"])
+    links = root.findall("atom:entry/atom:link", NS)
+    assert [link.get("rel") for link in links] == ["alternate", "enclosure", "related", "related"]
+    assert all(link.get("type") for link in links)
+    assert all(link.get("title") for link in links if link.get("rel") == "related")
+    feed_self = root.find("atom:link[@rel='self']", NS)
+    assert feed_self is not None
+    assert feed_self.get("href") == BASE_URL + "all.atom"
+
+
+def test_json_feed_reads_back_field_by_field(seed_build: BuildResult) -> None:
+    entry = the_entry(seed_build)
+    document = json.loads(seed_build.files["all.json"])
+    jsonschema.validate(document, JSONFEED_SCHEMA)
+    assert document["version"] == "https://jsonfeed.org/version/1.1"
+    assert document["feed_url"] == BASE_URL + "all.json"
+    (item,) = document["items"]
+    assert item["id"] == entry.id
+    assert item["url"] == entry.url
+    assert item["title"] == entry.title
+    assert item["summary"] == item["content_text"] == entry.summary
+    assert datetime.fromisoformat(item["date_published"]) == entry.published
+    assert item["authors"] == [
+        {"name": "MIT Technology Review", "url": "https://technologyreview.com/"}
+    ]
+    assert item["tags"] == ["Computer Vision", "AI", "news"]
+    assert item["image"] == entry.images[0].url
+    assert item["attachments"] == [
+        {"url": entry.images[0].url, "mime_type": "image/jpeg", "title": entry.images[0].title}
+    ]
+    assert item["_related"] == {
+        "items": [
+            {
+                "url": "https://mashable.com/article/clearview-ai-facial-recognition-continues/",
+                "title": "Controversial startup to continue supplying police with facial-recognition tech",
+                "provider": "Mashable",
+                "date_published": "2020-06-11T23:41:00Z",
+            },
+            {
+                "url": "https://www.sfgate.com/news/article/Microsoft-won-t-sell-face-recognition-software-to-15335316.php",
+                "title": "Microsoft won't sell face recognition software to police",
+                "provider": "SFGate",
+                "date_published": "2020-06-12T21:17:00Z",
+            },
+        ]
+    }
+
+
+def feed_documents(result: BuildResult) -> list[tuple[Feed, str, bytes]]:
+    return [
+        (feed, fmt, result.files[f"{feed.path}.{fmt}"])
+        for feed in result.feeds
+        for fmt in ("rss", "atom", "json")
+    ]
+
+
+def test_every_example_feed_parses_cleanly_with_its_entries(examples_build: BuildResult) -> None:
+    documents = feed_documents(examples_build)
+    assert len(documents) == 3 * len(examples_build.feeds) >= 3 * 15
+    for feed, fmt, data in documents:
+        if fmt == "json":
+            document = json.loads(data)
+            jsonschema.validate(document, JSONFEED_SCHEMA)
+            ids = [item["id"] for item in document["items"]]
+        else:
+            parsed = feedparser.parse(data)
+            assert not parsed.bozo, (feed.path, fmt, parsed.get("bozo_exception"))
+            ids = [item.id for item in parsed.entries]
+        assert ids == [e.id for e in feed.entries], (feed.path, fmt)
+
+
+def test_one_enclosure_in_rss_and_every_image_as_media(examples_build: BuildResult) -> None:
+    for feed in examples_build.feeds:
+        root = etree.fromstring(examples_build.files[f"{feed.path}.rss"])
+        for item, entry in zip(root.iter("item"), feed.entries, strict=True):
+            assert len(item.findall("enclosure")) == (1 if entry.images else 0)
+            assert len(item.findall("media:content", NS)) == len(entry.images)
+            assert len(item.findall("media:thumbnail", NS)) == (1 if entry.images else 0)
+
+
+def test_index_and_opml_list_every_feed(examples_build: BuildResult) -> None:
+    index = examples_build.files["index.html"].decode()
+    opml = etree.fromstring(examples_build.files["feeds.opml"])
+    assert opml.get("version") == "2.0"
+    urls = {o.get("xmlUrl") for o in opml.iter("outline") if o.get("xmlUrl")}
+    for feed in examples_build.feeds:
+        assert BASE_URL + feed.path + ".rss" in urls
+        for fmt in ("rss", "atom", "json"):
+            assert f'href="{feed.path}.{fmt}"' in index
+    assert '<link rel="alternate" type="application/rss+xml"' in index
+    assert '<link rel="alternate" type="application/atom+xml"' in index
+    assert '<link rel="alternate" type="application/feed+json"' in index
+
+
+def test_index_is_well_formed_html(examples_build: BuildResult) -> None:
+    from lxml import html
+
+    page = html.document_fromstring(examples_build.files["index.html"])
+    rows = page.xpath("//tbody/tr")
+    assert len(rows) == len(examples_build.feeds)
+
+
+def test_only_selected_formats_are_built(tmp_path: Path) -> None:
+    result = build(make_settings(SEED.parent, formats=["atom"]))
+    assert sorted(p for p in result.files if p.startswith("all.")) == ["all.atom"]
+    opml = etree.fromstring(result.files["feeds.opml"])
+    assert all(o.get("xmlUrl", ".atom").endswith(".atom") for o in opml.iter("outline"))
