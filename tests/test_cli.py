@@ -1,0 +1,215 @@
+"""The real ``feeds`` command in a fresh interpreter: summary, problems on stderr, exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from feeds.cli import parser
+from feeds.settings import DOCS
+from tests.conftest import EXAMPLES, ROOT, SEED, RecordWriter, run_cli
+
+SUMMARY = re.compile(
+    r"^feeds: (\d+) records read, (\d+) published, (\d+) drafts, (\d+) rejected; (\d+) feeds: "
+    r"(\d+) files written, (\d+) unchanged, (\d+) removed in .+ \([\d.]+ s\)$",
+    re.MULTILINE,
+)
+
+
+def settings_file(tmp_path: Path, text: str = "") -> Path:
+    path = tmp_path / "settings.yaml"
+    path.write_text("title: CLI News\nbase_url: https://example.org/feeds/\n" + text)
+    return path
+
+
+def test_build_writes_the_examples_and_prints_one_summary(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = run_cli("build", "--settings", "settings.yaml", "--output", str(out))
+    assert result.returncode == 0, result.stderr
+    match = SUMMARY.search(result.stdout)
+    assert match, result.stdout
+    read, published, drafts, rejected, feeds, written = map(int, match.groups()[:6])
+    assert (read, published, drafts, rejected) == (14, 13, 1, 0)
+    assert written == feeds * 3 + 2
+    assert (out / "all.rss").is_file()
+    assert (out / "index.html").is_file()
+    assert result.stderr == ""
+
+
+def test_second_build_rewrites_nothing(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run_cli("build", "--settings", "settings.yaml", "--output", str(out))
+    again = run_cli("build", "--settings", "settings.yaml", "--output", str(out))
+    match = SUMMARY.search(again.stdout)
+    assert match
+    assert int(match.group(6)) == 0
+    assert int(match.group(7)) > 0
+
+
+def test_rejected_records_are_reported_and_the_rest_published(
+    tmp_path: Path, records: Path, write_record: RecordWriter
+) -> None:
+    write_record("good.txt", title="Good one")
+    write_record("no-title.txt", title=None)
+    write_record("bad-date.txt", publishedDateTime="someday")
+    write_record("binary.txt", text=b"\x89PNG\r\n\x1a\n\x00\xff")
+    out = tmp_path / "out"
+    result = run_cli(
+        "build",
+        "--settings",
+        str(settings_file(tmp_path)),
+        "--records",
+        str(records),
+        "--output",
+        str(out),
+    )
+    assert result.returncode == 1
+    lines = sorted(result.stderr.splitlines())
+    assert len(lines) == 3
+    assert re.match(r"^.*bad-date\.txt: publishedDateTime: .+$", lines[0])
+    assert re.match(r"^.*binary\.txt: \(file\): not UTF-8 text: .+$", lines[1])
+    assert re.match(r"^.*no-title\.txt: title: missing$", lines[2])
+    assert "Good one" in (out / "all.rss").read_text()
+    match = SUMMARY.search(result.stdout)
+    assert match
+    assert match.group(4) == "3"
+
+
+def test_allow_rejected_flag_and_setting_exit_zero(
+    tmp_path: Path, records: Path, write_record: RecordWriter
+) -> None:
+    write_record("good.txt")
+    write_record("bad.txt", title=None)
+    common = ["--records", str(records), "--output", str(tmp_path / "out")]
+    flag = run_cli("build", "--settings", str(settings_file(tmp_path)), *common, "--allow-rejected")
+    assert flag.returncode == 0
+    setting = run_cli(
+        "build", "--settings", str(settings_file(tmp_path, "allow_rejected: true\n")), *common
+    )
+    assert setting.returncode == 0
+    assert "bad.txt: title: missing" in setting.stderr
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("max_entrys: 10\n", ["max_entrys", "did you mean 'max_entries'"]),
+        ("max_entries: many\n", ["max_entries", "'many'", "whole number"]),
+        ("base_url: /feeds/\n", ["base_url", "'/feeds/'", "absolute http(s) URL"]),
+        ("formats: [rss, pdf]\n", ["formats", "pdf"]),
+        ("timezone: Mars/Olympus\n", ["timezone", "IANA"]),
+    ],
+)
+def test_bad_settings_stop_before_anything_is_written(
+    tmp_path: Path, line: str, words: list[str]
+) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "all.rss").write_text("previous good output")
+    result = run_cli(
+        "build",
+        "--settings",
+        str(settings_file(tmp_path, line)),
+        "--records",
+        str(EXAMPLES),
+        "--output",
+        str(out),
+    )
+    assert result.returncode == 2
+    for word in words:
+        assert word in result.stderr
+    assert "settings.yaml" in result.stderr
+    assert (out / "all.rss").read_text() == "previous good output"
+    assert sorted(p.name for p in out.iterdir()) == ["all.rss"]
+
+
+def test_missing_records_folder_is_exit_2(tmp_path: Path) -> None:
+    result = run_cli(
+        "build",
+        "--settings",
+        str(settings_file(tmp_path)),
+        "--records",
+        str(tmp_path / "nope"),
+        "--output",
+        str(tmp_path / "out"),
+    )
+    assert result.returncode == 2
+    assert "records folder not found" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_settings_file_is_exit_2(tmp_path: Path) -> None:
+    result = run_cli("build", "--settings", str(tmp_path / "absent.yaml"))
+    assert result.returncode == 2
+    assert "absent.yaml" in result.stderr
+
+
+def test_unwritable_output_is_exit_3(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run_cli("build", "--settings", "settings.yaml", "--output", str(blocker / "out"))
+    assert result.returncode == 3
+    assert "cannot write" in result.stderr
+
+
+def test_check_writes_nothing_and_reports_like_build(
+    tmp_path: Path, records: Path, write_record: RecordWriter
+) -> None:
+    write_record("good.txt")
+    write_record("bad.txt", webUrl="javascript:alert(1)")
+    settings = settings_file(tmp_path, "output: out\n")
+    result = run_cli("check", "--settings", str(settings), "--records", str(records))
+    assert result.returncode == 1
+    assert "bad.txt: webUrl: not an absolute http(s) URL" in result.stderr
+    assert "feeds check: 2 records read, 1 published" in result.stdout
+    assert not (tmp_path / "out").exists()
+
+
+def test_settings_paths_are_relative_to_the_settings_file(tmp_path: Path) -> None:
+    shutil.copytree(SEED.parent, tmp_path / "site" / "in")
+    settings = settings_file(tmp_path / "site", "records: in\noutput: public\n")
+    result = run_cli("build", "--settings", str(settings), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "site" / "public" / "all.atom").is_file()
+
+
+@pytest.mark.parametrize(
+    "args", [["--help"], ["build", "--help"], ["check", "--help"], ["--version"]]
+)
+def test_help_on_every_command(args: list[str]) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 0
+    assert result.stdout.strip()
+
+
+def test_no_command_is_a_usage_error() -> None:
+    result = run_cli()
+    assert result.returncode == 2
+    assert "usage:" in result.stderr
+
+
+def test_every_command_and_option_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    (commands,) = [a for a in parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, sub in commands.choices.items():
+        assert f"feeds {name}" in readme, name
+        for action in sub._actions:
+            for option in action.option_strings:
+                if option.startswith("--") and option != "--help":
+                    assert option in readme, f"{name} {option}"
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for key in DOCS:
+        assert f"`{key}`" in readme, key
+
+
+def test_exit_codes_are_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for code in ("| 0 ", "| 1 ", "| 2 ", "| 3 "):
+        assert code in readme
