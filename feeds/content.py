@@ -12,8 +12,14 @@ from feeds.model import Image, Related
 
 
 def entry_html(
-    summary: str, paragraphs: tuple[str, ...], lead: Image | None, related: tuple[Related, ...]
+    title: str,
+    url: str,
+    summary: str,
+    paragraphs: tuple[str, ...],
+    lead: Image | None,
+    related: tuple[Related, ...],
 ) -> str:
+    """Never empty: with nothing else to show, it is a link to the article."""
     parts: list[str] = []
     if lead is not None:
         size = "".join(
@@ -28,6 +34,8 @@ def entry_html(
         parts.append("<ul>")
         parts.extend(f"<li>{_related_item(r)}</li>" for r in related)
         parts.append("</ul>")
+    if not parts:
+        parts.append(f'<p><a href="{escape(url)}">{escape(title, quote=False)}</a></p>')
     return "\n".join(parts)
 
 

@@ -69,7 +69,9 @@ class _Mapper:
             url=r.url,
             title=title,
             summary=summary,
-            content_html=entry_html(summary, paragraphs, images[0] if images else None, related),
+            content_html=entry_html(
+                title, r.url, summary, paragraphs, images[0] if images else None, related
+            ),
             published=r.published,
             author=author,
             provider_key=provider_key,

@@ -47,9 +47,15 @@ def item(entry: Entry) -> Element:
         el("title", entry.title),
         el("link", entry.url),
         # RSS readers treat description as HTML, so plain text is escaped once more to be shown
-        # as written rather than run.
-        el("description", escape(entry.summary, quote=False)) if entry.summary else None,
-        el("content:encoded", CData(entry.content_html)),
+        # as written rather than run. Without an excerpt the HTML content is the description
+        # (validators want a description before any content:encoded).
+        el(
+            "description",
+            escape(entry.summary, quote=False) if entry.summary else entry.content_html,
+        ),
+        el("content:encoded", CData(entry.content_html))
+        if entry.summary and entry.content_html
+        else None,
         el("dc:creator", entry.author.name) if entry.author else None,
         *(el("category", name) for name in entry.categories),
         el("guid", entry.id, isPermaLink="false"),
