@@ -25,6 +25,7 @@ class BuildResult:
     records: int
     published: int
     drafts: int
+    duplicates: int
     rejected: tuple[RecordError, ...]
     warnings: tuple[Problem, ...] = field(default=())
 
@@ -69,6 +70,7 @@ def build(settings: Settings) -> BuildResult:
         records=count,
         published=len(entries),
         drafts=drafts,
+        duplicates=len(duplicates),
         rejected=tuple(rejected),
         warnings=tuple(warnings + duplicates),
     )

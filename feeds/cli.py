@@ -114,7 +114,8 @@ def _report(result: BuildResult) -> None:
 def _records_summary(result: BuildResult) -> str:
     return (
         f"{result.records} records read, {result.published} published, "
-        f"{result.drafts} drafts, {len(result.rejected)} rejected"
+        f"{result.drafts} unpublished, {result.duplicates} duplicates, "
+        f"{len(result.rejected)} rejected"
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import ftfy
 
@@ -11,6 +12,9 @@ import ftfy
 # and validators warn on them, so they go too.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 _SPACE = re.compile(r"\s+")
+# UTF-8 read as Latin-1 or Windows-1252 always starts with one of these characters; text without
+# any cannot hold that mojibake, and skipping ftfy for it saves most of the cleaning time.
+_MAYBE_MOJIBAKE = re.compile("[\x80-\xff]")
 
 
 def xml_safe(text: str) -> str:
@@ -25,11 +29,14 @@ def repair(text: str) -> str:
     full-width, and HTML entities stay entities (these fields are plain text, so ``&amp;`` in a
     title is shown as those five characters rather than guessed at).
     """
+    if not _MAYBE_MOJIBAKE.search(text):
+        return unicodedata.normalize("NFC", text)
     return ftfy.fix_text(
         text,
         unescape_html=False,
         uncurl_quotes=False,
         fix_character_width=False,
+        fix_latin_ligatures=False,
         normalization="NFC",
     )
 

@@ -14,7 +14,7 @@ from feeds.settings import DOCS
 from tests.conftest import EXAMPLES, ROOT, SEED, RecordWriter, run_cli
 
 SUMMARY = re.compile(
-    r"^feeds: (\d+) records read, (\d+) published, (\d+) drafts, (\d+) rejected; (\d+) feeds: "
+    r"^feeds: (\d+) records read, (\d+) published, (\d+) unpublished, \d+ duplicates, (\d+) rejected; (\d+) feeds: "
     r"(\d+) files written, (\d+) unchanged, (\d+) removed in .+ \([\d.]+ s\)$",
     re.MULTILINE,
 )

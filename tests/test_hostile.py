@@ -107,6 +107,7 @@ def test_bad_records_are_rejected_and_the_rest_published(
     assert result.returncode == 1
     rejected = [line for line in result.stderr.splitlines() if ": warning: " not in line]
     assert sorted(Path(line.split(":")[0]).name for line in rejected) == ["binary.txt", "empty.txt"]
+    assert "10 records read, 6 published, 1 unpublished, 1 duplicates, 2 rejected" in result.stdout
     titles = [e.title for e in feedparser.parse(out / "all.atom").entries]
     assert sorted(titles) == sorted(
         ["<script>alert(1)</script> & co", "Plain", "Plain", "Plain", "Newer copy", "BOM CRLF"]
