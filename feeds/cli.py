@@ -48,12 +48,6 @@ def parser() -> argparse.ArgumentParser:
     )
     _common(b)
     b.add_argument("--output", metavar="DIR", help="output folder (default: from settings)")
-    b.add_argument(
-        "--allow-rejected",
-        action="store_true",
-        default=None,
-        help="exit 0 even if records were rejected (setting allow_rejected)",
-    )
     b.add_argument("-q", "--quiet", action="store_true", help="print only problems and the summary")
     b.set_defaults(run=run_build)
 
@@ -65,12 +59,6 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(c)
-    c.add_argument(
-        "--allow-rejected",
-        action="store_true",
-        default=None,
-        help="exit 0 even if records were rejected (setting allow_rejected)",
-    )
     c.set_defaults(run=run_check, output=None, quiet=False)
     return top
 
@@ -83,6 +71,12 @@ def _common(command: argparse.ArgumentParser) -> None:
         help="settings file (default: ./settings.yaml if present, else built-in defaults)",
     )
     command.add_argument("--records", metavar="DIR", help="records folder (default: from settings)")
+    command.add_argument(
+        "--allow-rejected",
+        action="store_true",
+        default=None,
+        help="exit 0 even if records were rejected (setting allow_rejected)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
