@@ -232,3 +232,15 @@ def test_only_selected_formats_are_built(tmp_path: Path) -> None:
     assert sorted(p for p in result.files if p.startswith("all.")) == ["all.atom"]
     opml = etree.fromstring(result.files["feeds.opml"])
     assert all(o.get("xmlUrl", ".atom").endswith(".atom") for o in opml.iter("outline"))
+
+
+def test_an_empty_records_folder_gives_valid_empty_feeds(records: Path) -> None:
+    result = build(make_settings(records))
+    assert sorted(result.files) == ["all.atom", "all.json", "all.rss", "feeds.opml", "index.html"]
+    for name in ("all.rss", "all.atom"):
+        parsed = feedparser.parse(result.files[name])
+        assert not parsed.bozo
+        assert parsed.entries == []
+    assert b"<updated>2000-01-01T00:00:00Z</updated>" in result.files["all.atom"]
+    assert b"lastBuildDate" not in result.files["all.rss"]
+    assert json.loads(result.files["all.json"])["items"] == []

@@ -30,7 +30,7 @@ def render(feed: Feed, settings: Settings) -> bytes:
         el("atom:link", href=feed_url(settings, feed, "rss"), rel="self", type=MEDIA_TYPES["rss"]),
         el("language", settings.language),
         el("managingEditor", f"{owner.email} ({owner.name})") if owner.email else None,
-        el("lastBuildDate", rfc822(feed.updated)),
+        el("lastBuildDate", rfc822(feed.updated)) if feed.entries else None,
         el("generator", GENERATOR),
         el("docs", "https://www.rssboard.org/rss-specification"),
         el("ttl", str(settings.ttl_minutes)),
