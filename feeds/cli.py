@@ -12,7 +12,7 @@ from feeds import __version__
 from feeds.build import BuildResult, build, display
 from feeds.errors import FeedsError, SettingsError, WriteError
 from feeds.rendering.links import INDEX
-from feeds.settings import load_settings
+from feeds.settings import DEFAULT_FILE, Settings, load_settings
 from feeds.writing import write_output
 
 EXIT_OK = 0
@@ -60,6 +60,33 @@ def parser() -> argparse.ArgumentParser:
     )
     _common(c)
     c.set_defaults(run=run_check, output=None, quiet=False)
+
+    s = commands.add_parser(
+        "serve",
+        help="serve the feeds over HTTP, rebuilt when records change",
+        description=(
+            "Build the feeds in memory and serve them with uvicorn, with ETag/Last-Modified, "
+            "304s and gzip; rebuild when the records folder or the settings file changes."
+        ),
+    )
+    _common(s)
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000)")
+    s.add_argument(
+        "--watch",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="rebuild when records or settings change (default: --watch)",
+    )
+    s.add_argument(
+        "--write",
+        action="store_true",
+        help="also write every successful build to the output folder",
+    )
+    s.add_argument(
+        "--output", metavar="DIR", help="output folder for --write (default: from settings)"
+    )
+    s.set_defaults(run=run_serve, quiet=False)
     return top
 
 
@@ -71,6 +98,9 @@ def _common(command: argparse.ArgumentParser) -> None:
         help="settings file (default: ./settings.yaml if present, else built-in defaults)",
     )
     command.add_argument("--records", metavar="DIR", help="records folder (default: from settings)")
+    command.add_argument(
+        "--base-url", metavar="URL", help="where the feeds are served (default: from settings)"
+    )
     command.add_argument(
         "--allow-rejected",
         action="store_true",
@@ -119,12 +149,7 @@ def _status(result: BuildResult, allow_rejected: bool) -> int:
 
 def run_build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    settings = load_settings(
-        args.settings,
-        records=args.records,
-        output=args.output,
-        allow_rejected=args.allow_rejected,
-    )
+    settings = _settings(args)
     result = build(settings)
     _report(result)
     written = write_output(settings.output, result.files)
@@ -142,9 +167,7 @@ def run_build(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    settings = load_settings(
-        args.settings, records=args.records, allow_rejected=args.allow_rejected
-    )
+    settings = _settings(args)
     result = build(settings)
     _report(result)
     seconds = time.perf_counter() - started
@@ -153,3 +176,30 @@ def run_check(args: argparse.Namespace) -> int:
         f"{len(result.files)} files would be written ({seconds:.2f} s)"
     )
     return _status(result, settings.allow_rejected)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(
+        args.settings,
+        records=args.records,
+        output=args.output,
+        base_url=args.base_url,
+        allow_rejected=args.allow_rejected,
+    )
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import logging
+
+    import uvicorn
+
+    from feeds.app import create_app
+
+    settings = _settings(args)
+    if not settings.records.is_dir():
+        raise FeedsError(f"records folder not found: {display(settings.records)}")
+    settings_file = args.settings or (Path(DEFAULT_FILE) if Path(DEFAULT_FILE).is_file() else None)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
+    app = create_app(settings, settings_file=settings_file, watch=args.watch, write=args.write)
+    uvicorn.run(app, host=args.host, port=args.port, server_header=False, log_config=None)
+    return EXIT_OK

@@ -99,6 +99,12 @@ def load_settings(path: Path | None, **overrides: Any) -> Settings:
     for key in ("records", "output"):
         if key in changes:
             changes[key] = Path(changes[key]).resolve()
+    for key in ("base_url",):
+        if key in changes:
+            try:
+                changes[key] = _CHECKS[key](changes[key], base)
+            except _Bad as e:
+                raise SettingsError("--base-url", key, changes[key], e.expected) from None
     if changes:
         settings = _replace(settings, changes)
     _check_folders(settings, source)

@@ -13,6 +13,13 @@ MEDIA_TYPES = {
 }
 INDEX = "index.html"
 OPML = "feeds.opml"
+_CONTENT_TYPES = {
+    ".rss": MEDIA_TYPES["rss"],
+    ".atom": MEDIA_TYPES["atom"],
+    ".json": MEDIA_TYPES["json"],
+    ".opml": "text/x-opml",
+    ".html": "text/html",
+}
 
 
 def feed_path(feed: Feed, fmt: str) -> str:
@@ -22,3 +29,9 @@ def feed_path(feed: Feed, fmt: str) -> str:
 
 def feed_url(settings: Settings, feed: Feed, fmt: str) -> str:
     return settings.base_url + feed_path(feed, fmt)
+
+
+def content_type(path: str) -> str:
+    """The Content-Type header for an output file, charset included."""
+    extension = path[path.rfind(".") :]
+    return f"{_CONTENT_TYPES.get(extension, 'application/octet-stream')}; charset=utf-8"

@@ -1,0 +1,270 @@
+"""``feeds serve``: a Starlette app serving the built feeds from memory, rebuilt on change.
+
+The hot path is a plain ASGI middleware: one dict lookup, headers prepared at build time, and a
+304 when the validators match. Everything else (health check, 404, 405) goes through Starlette.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import anyio.to_thread
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from feeds.build import BuildResult, build
+from feeds.dates import rfc3339
+from feeds.errors import FeedsError
+from feeds.grouping import EPOCH
+from feeds.rendering import FORMATS
+from feeds.rendering.links import INDEX, feed_path
+from feeds.serving import Snapshot, choose, make_snapshot, not_modified
+from feeds.settings import Settings, load_settings
+from feeds.writing import write_output
+
+log = logging.getLogger("feeds")
+ALLOW = (b"allow", b"GET, HEAD")
+DEBOUNCE_SECONDS = 0.2
+
+
+class FeedServer:
+    """The current snapshot and how to replace it; one per app (and per worker process)."""
+
+    def __init__(self, settings: Settings, settings_file: Path | None, *, write: bool) -> None:
+        self.settings = settings
+        self.settings_file = settings_file.resolve() if settings_file else None
+        self.write = write
+        self.snapshot: Snapshot | None = None
+        self.last_error: str | None = None
+        self.builds = 0
+        self._dirty = asyncio.Event()
+        self._reload_settings = False
+
+    async def rebuild(self) -> bool:
+        """Build and swap in a new snapshot; on failure keep serving the last good one."""
+        settings = self.settings
+        try:
+            if self._reload_settings and self.settings_file is not None:
+                self._reload_settings = False
+                settings = load_settings(self.settings_file)
+            snapshot = await anyio.to_thread.run_sync(self._build, settings, self.snapshot)
+        except (FeedsError, OSError) as e:
+            self.last_error = str(e)
+            if self.snapshot is None:
+                raise
+            log.error("rebuild failed, still serving the previous build: %s", e)
+            return False
+        self.settings = settings
+        self.snapshot = snapshot  # one assignment: a request sees the old set or the new one
+        self.last_error = None
+        self.builds += 1
+        return True
+
+    def _build(self, settings: Settings, previous: Snapshot | None) -> Snapshot:
+        result = build(settings)
+        for error in result.rejected:
+            log.warning("%s", error)
+        for warning in result.warnings:
+            log.info("%s: %s: warning: %s", warning.path, warning.field, warning.reason)
+        if self.write:
+            write_output(settings.output, result.files)
+        stats = {
+            "records": result.records,
+            "published": result.published,
+            "unpublished": result.drafts,
+            "duplicates": result.duplicates,
+            "rejected": len(result.rejected),
+            "feeds": len(result.feeds),
+            "documents": len(result.files),
+        }
+        snapshot = make_snapshot(
+            result.files,
+            previous=previous,
+            now=datetime.now(UTC),
+            first_seen=_first_seen(settings, result),
+            max_age=settings.ttl_minutes * 60,
+            stats=stats,
+        )
+        changed = sum(
+            1
+            for path, doc in snapshot.documents.items()
+            if previous is None or previous.documents.get(path) is not doc
+        )
+        log.info(
+            "built %d feeds from %d records (%d rejected); %d documents changed",
+            len(result.feeds),
+            result.records,
+            len(result.rejected),
+            changed,
+        )
+        return snapshot
+
+    def request_rebuild(self, *, settings_changed: bool) -> None:
+        self._reload_settings |= settings_changed
+        self._dirty.set()
+
+    async def rebuild_on_request(self) -> None:
+        while True:
+            await self._dirty.wait()
+            await asyncio.sleep(DEBOUNCE_SECONDS)  # let a burst of saves settle into one build
+            self._dirty.clear()
+            await self.rebuild()
+
+    async def watch(self) -> None:
+        """Rebuild when the records folder or the settings file changes."""
+        from watchfiles import awatch
+
+        async def records() -> None:
+            watched = self.settings.records
+            async for _ in awatch(watched, debounce=100, step=50):
+                self.request_rebuild(settings_changed=False)
+
+        async def settings_file(path: Path) -> None:
+            # Editors replace files by renaming, so the folder is watched, not the file.
+            async for _ in awatch(
+                path.parent,
+                recursive=False,
+                watch_filter=lambda _, changed: Path(changed) == path,
+                debounce=100,
+                step=50,
+            ):
+                self.request_rebuild(settings_changed=True)
+
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(self.rebuild_on_request)
+            tasks.start_soon(records)
+            if self.settings_file is not None:
+                tasks.start_soon(settings_file, self.settings_file)
+
+
+def _first_seen(settings: Settings, result: BuildResult) -> Any:
+    """Last-Modified at startup: the existing output file's mtime if it holds the same bytes,
+    else the newest entry's time."""
+    newest: dict[str, datetime] = {}
+    for feed in result.feeds:
+        for fmt in FORMATS:
+            newest[feed_path(feed, fmt)] = feed.updated
+    overall = max((feed.updated for feed in result.feeds), default=EPOCH)
+
+    def first_seen(path: str, body: bytes) -> datetime:
+        existing = settings.output / path
+        with contextlib.suppress(OSError):
+            if existing.stat().st_size == len(body) and existing.read_bytes() == body:
+                return datetime.fromtimestamp(existing.stat().st_mtime, UTC)
+        return newest.get(path, overall)
+
+    return first_seen
+
+
+class ServeFeeds:
+    """ASGI middleware answering GET and HEAD for every built document from memory."""
+
+    def __init__(self, app: ASGIApp, server: FeedServer) -> None:
+        self.app = app
+        self.server = server
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        snapshot = self.server.snapshot
+        if scope["type"] != "http" or snapshot is None:
+            await self.app(scope, receive, send)
+            return
+        path = scope["path"]
+        document = snapshot.documents.get("/" + INDEX if path == "/" else path)
+        if document is None:
+            await self.app(scope, receive, send)
+            return
+        method = scope["method"]
+        if method not in ("GET", "HEAD"):
+            await _send(
+                send,
+                405,
+                (ALLOW, (b"content-type", b"text/plain; charset=utf-8")),
+                b"Method Not Allowed\n",
+            )
+            return
+        accept = inm = ims = None
+        for name, value in scope["headers"]:
+            if name == b"accept-encoding":
+                accept = value.decode("latin-1")
+            elif name == b"if-none-match":
+                inm = value.decode("latin-1") if inm is None else f"{inm},{value.decode('latin-1')}"
+            elif name == b"if-modified-since":
+                ims = value.decode("latin-1")
+        variant = choose(document, accept or "")
+        if not_modified(variant, document.last_modified, inm, ims):
+            await _send(send, 304, variant.not_modified_headers, b"")
+        else:
+            await _send(send, 200, variant.ok_headers, b"" if method == "HEAD" else variant.body)
+
+
+async def _send(send: Send, status: int, headers: Any, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def create_app(
+    settings: Settings,
+    *,
+    settings_file: Path | None = None,
+    watch: bool = False,
+    write: bool = False,
+) -> Starlette:
+    """The app for ``settings``. It builds at startup (a failure there stops the server) and,
+    with ``watch``, rebuilds when the records or the settings file change."""
+    server = FeedServer(settings, settings_file, write=write)
+
+    async def healthz(request: Request) -> Response:
+        snapshot = server.snapshot
+        body: dict[str, Any] = {
+            "status": "ok" if server.last_error is None else "stale",
+            "last_build": rfc3339(snapshot.built_at) if snapshot else None,
+            "builds": server.builds,
+            "last_error": server.last_error,
+            **(snapshot.stats if snapshot else {}),
+        }
+        return JSONResponse(body, headers={"cache-control": "no-store"})
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, HTTPException) and exc.status_code != 404:
+            return PlainTextResponse(f"{exc.detail}\n", exc.status_code, headers=exc.headers)
+        return PlainTextResponse("Not Found\n", 404)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[Mapping[str, Any]]:
+        await server.rebuild()
+        async with anyio.create_task_group() as tasks:
+            if watch:
+                tasks.start_soon(server.watch)
+            yield {}
+            tasks.cancel_scope.cancel()
+
+    app = Starlette(
+        routes=[Route("/healthz", healthz, methods=["GET", "HEAD"])],
+        exception_handlers={404: not_found, 405: not_found},
+        lifespan=lifespan,
+    )
+    app.state.server = server
+    app.add_middleware(ServeFeeds, server=server)
+    return app
+
+
+def from_environment() -> Starlette:
+    """App factory for any ASGI server: ``uvicorn --factory feeds.app:from_environment``.
+
+    ``FEEDS_SETTINGS`` names the settings file (default ``./settings.yaml``); ``FEEDS_WATCH=0``
+    turns watching off.
+    """
+    path = Path(os.environ.get("FEEDS_SETTINGS", "settings.yaml"))
+    watch = os.environ.get("FEEDS_WATCH", "1") not in ("0", "false", "no")
+    return create_app(load_settings(path), settings_file=path, watch=watch)

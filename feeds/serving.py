@@ -1,0 +1,175 @@
+"""What the app serves, computed once per build: bodies, compressed variants, validators, headers.
+
+Pure: a :class:`Snapshot` depends on the built files, the previous snapshot and ``now`` only, so
+the rules (an ETag is the hash of the bytes, Last-Modified moves only when the bytes change) are
+tested without a server or a clock.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+
+from feeds.rendering.links import INDEX, content_type
+
+# Below this size the gzip header costs more than it saves.
+MIN_COMPRESS = 1024
+Headers = tuple[tuple[bytes, bytes], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """One encoding of a document, with the headers of its 200 and 304 responses ready."""
+
+    body: bytes
+    etag: str
+    encoding: str | None
+    ok_headers: Headers
+    not_modified_headers: Headers
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    path: str
+    digest: str
+    last_modified: datetime
+    identity: Variant
+    gzip: Variant | None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything one build serves, swapped in whole so a request sees one build or the next."""
+
+    documents: Mapping[str, Document]
+    built_at: datetime
+    stats: Mapping[str, int]
+
+
+def make_snapshot(
+    files: Mapping[str, bytes],
+    *,
+    previous: Snapshot | None,
+    now: datetime,
+    first_seen: Callable[[str, bytes], datetime],
+    max_age: int,
+    stats: Mapping[str, int],
+) -> Snapshot:
+    """The snapshot of a build.
+
+    A document whose bytes did not change keeps its variants and Last-Modified from
+    ``previous``. A changed or new one gets ``now`` after a rebuild; at startup (no
+    ``previous``) it gets ``first_seen(path, body)``, the time the existing output recorded or
+    the newest entry's time.
+    """
+    documents: dict[str, Document] = {}
+    for path, body in files.items():
+        digest = hashlib.sha256(body).hexdigest()[:32]
+        old = previous.documents.get("/" + path) if previous else None
+        if old is not None and old.digest == digest:
+            documents["/" + path] = old
+            continue
+        changed = now if previous is not None else first_seen(path, body)
+        documents["/" + path] = _document(path, body, digest, _whole_seconds(changed), max_age)
+    return Snapshot(documents=documents, built_at=now, stats=dict(stats))
+
+
+def _document(
+    path: str, body: bytes, digest: str, last_modified: datetime, max_age: int
+) -> Document:
+    common: Headers = (
+        (b"content-type", content_type(path).encode()),
+        (b"last-modified", http_date(last_modified).encode()),
+        (b"cache-control", f"public, max-age={max_age}".encode()),
+        (b"vary", b"Accept-Encoding"),
+        (b"x-content-type-options", b"nosniff"),
+    )
+    if path != INDEX:
+        # Web-based readers fetch feeds from other origins.
+        common += ((b"access-control-allow-origin", b"*"),)
+    identity = _variant(body, f'"{digest}"', None, common)
+    packed = None
+    if len(body) >= MIN_COMPRESS:
+        # mtime=0 keeps the compressed bytes, and so the ETag's meaning, reproducible.
+        packed = _variant(
+            gzip.compress(body, compresslevel=6, mtime=0), f'"{digest}-gz"', "gzip", common
+        )
+    return Document(
+        path=path, digest=digest, last_modified=last_modified, identity=identity, gzip=packed
+    )
+
+
+def _variant(body: bytes, etag: str, encoding: str | None, common: Headers) -> Variant:
+    validators = ((b"etag", etag.encode()),)
+    coding = ((b"content-encoding", encoding.encode()),) if encoding else ()
+    ok = common + validators + coding + ((b"content-length", str(len(body)).encode()),)
+    not_modified = tuple(h for h in common if h[0] != b"content-type") + validators
+    return Variant(
+        body=body, etag=etag, encoding=encoding, ok_headers=ok, not_modified_headers=not_modified
+    )
+
+
+def choose(document: Document, accept_encoding: str) -> Variant:
+    """The variant the client accepts: gzip when offered with q > 0 and worth it."""
+    if document.gzip is not None and accepts_gzip(accept_encoding):
+        return document.gzip
+    return document.identity
+
+
+def accepts_gzip(header: str) -> bool:
+    star = None
+    for part in header.split(","):
+        name, _, params = part.strip().partition(";")
+        name = name.strip().lower()
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if name in ("gzip", "x-gzip"):
+            return q > 0
+        if name == "*":
+            star = q > 0
+    return bool(star)
+
+
+def not_modified(
+    variant: Variant,
+    last_modified: datetime,
+    if_none_match: str | None,
+    if_modified_since: str | None,
+) -> bool:
+    """RFC 9110 13.2.2: If-None-Match, when present, decides; If-Modified-Since only without it."""
+    if if_none_match is not None:
+        if if_none_match.strip() == "*":
+            return True
+        return any(_weak(tag) == _weak(variant.etag) for tag in if_none_match.split(","))
+    if if_modified_since:
+        try:
+            since = parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return False
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        return last_modified <= since
+    return False
+
+
+def _weak(tag: str) -> str:
+    tag = tag.strip()
+    return tag[2:] if tag.startswith("W/") else tag
+
+
+def http_date(moment: datetime) -> str:
+    return format_datetime(moment.astimezone(UTC), usegmt=True)
+
+
+def _whole_seconds(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(microsecond=0)
