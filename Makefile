@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: build test lint check golden validate clean
+.PHONY: build serve test lint check golden validate browser bench-serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,12 @@ $(STAMP): pyproject.toml
 build: $(STAMP)
 	$(BIN)/feeds build --settings settings.yaml
 
-## test: lint, type-check and run the whole test suite
-test: $(STAMP) lint
+## serve: serve the example records on http://127.0.0.1:8000/, rebuilt when they change
+serve: $(STAMP)
+	$(BIN)/feeds serve --settings settings.yaml --base-url http://127.0.0.1:8000/
+
+## test: lint, type-check and run the whole test suite (installs Debian's chromium if it can)
+test: $(STAMP) lint browser
 	$(BIN)/pytest
 
 ## lint: ruff (lint and format check) and mypy --strict
@@ -37,6 +41,18 @@ golden: $(STAMP)
 ## validate: run the independent validator kit from ../shared on output/
 validate: build
 	../shared/validate/validate-feeds --base-url https://example.org/feeds/ output/
+
+## browser: Debian's chromium for the browser test (as root with apt-get; skipped otherwise)
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's chromium for the browser test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "chromium not installed and cannot install it: the browser test will be skipped"; fi
+
+## bench-serve: requests/s and p99 of feeds serve vs nginx, with wrk (writes bench/RESULTS.md)
+bench-serve: $(STAMP)
+	bench/serve.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

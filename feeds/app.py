@@ -1,7 +1,7 @@
 """``feeds serve``: a Starlette app serving the built feeds from memory, rebuilt on change.
 
-The hot path is a plain ASGI middleware: one dict lookup, headers prepared at build time, and a
-304 when the validators match. Everything else (health check, 404, 405) goes through Starlette.
+The hot path runs before Starlette's stack: one dict lookup, headers prepared at build time, and
+a 304 when the validators match. Everything else (health check, 404, 405) goes through Starlette.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from feeds.build import BuildResult, build
 from feeds.dates import rfc3339
@@ -29,7 +29,7 @@ from feeds.errors import FeedsError
 from feeds.grouping import EPOCH
 from feeds.rendering import FORMATS
 from feeds.rendering.links import INDEX, feed_path
-from feeds.serving import Snapshot, choose, make_snapshot, not_modified
+from feeds.serving import Document, Snapshot, choose, make_snapshot, not_modified
 from feeds.settings import Settings, load_settings
 from feeds.writing import write_output
 
@@ -167,45 +167,48 @@ def _first_seen(settings: Settings, result: BuildResult) -> Any:
     return first_seen
 
 
-class ServeFeeds:
-    """ASGI middleware answering GET and HEAD for every built document from memory."""
+class FeedsApp(Starlette):
+    """A Starlette app whose first step serves built documents from memory.
 
-    def __init__(self, app: ASGIApp, server: FeedServer) -> None:
-        self.app = app
-        self.server = server
+    The check runs before Starlette's middleware stack, so a feed request costs one dict lookup
+    and a prepared set of headers; anything else (health check, 404, 405) is plain Starlette.
+    """
+
+    server: FeedServer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         snapshot = self.server.snapshot
-        if scope["type"] != "http" or snapshot is None:
-            await self.app(scope, receive, send)
-            return
-        path = scope["path"]
-        document = snapshot.documents.get("/" + INDEX if path == "/" else path)
-        if document is None:
-            await self.app(scope, receive, send)
-            return
-        method = scope["method"]
-        if method not in ("GET", "HEAD"):
-            await _send(
-                send,
-                405,
-                (ALLOW, (b"content-type", b"text/plain; charset=utf-8")),
-                b"Method Not Allowed\n",
-            )
-            return
-        accept = inm = ims = None
-        for name, value in scope["headers"]:
-            if name == b"accept-encoding":
-                accept = value.decode("latin-1")
-            elif name == b"if-none-match":
-                inm = value.decode("latin-1") if inm is None else f"{inm},{value.decode('latin-1')}"
-            elif name == b"if-modified-since":
-                ims = value.decode("latin-1")
-        variant = choose(document, accept or "")
-        if not_modified(variant, document.last_modified, inm, ims):
-            await _send(send, 304, variant.not_modified_headers, b"")
-        else:
-            await _send(send, 200, variant.ok_headers, b"" if method == "HEAD" else variant.body)
+        if scope["type"] == "http" and snapshot is not None:
+            path = scope["path"]
+            document = snapshot.documents.get("/" + INDEX if path == "/" else path)
+            if document is not None:
+                await _serve(document, scope, send)
+                return
+        await super().__call__(scope, receive, send)
+
+
+async def _serve(document: Document, scope: Scope, send: Send) -> None:
+    method = scope["method"]
+    if method != "GET" and method != "HEAD":
+        headers = (ALLOW, (b"content-type", b"text/plain; charset=utf-8"))
+        await _send(send, 405, headers, b"Method Not Allowed\n")
+        return
+    accept = inm = ims = None
+    for name, value in scope["headers"]:
+        if name == b"accept-encoding":
+            accept = value.decode("latin-1")
+        elif name == b"if-none-match":
+            text = value.decode("latin-1")
+            inm = text if inm is None else f"{inm},{text}"
+        elif name == b"if-modified-since":
+            ims = value.decode("latin-1")
+    variant = choose(document, accept) if accept else document.identity
+    if (inm is not None or ims is not None) and not_modified(
+        variant, document.last_modified, inm, ims
+    ):
+        await _send(send, 304, variant.not_modified_headers, b"")
+    else:
+        await _send(send, 200, variant.ok_headers, b"" if method == "HEAD" else variant.body)
 
 
 async def _send(send: Send, status: int, headers: Any, body: bytes) -> None:
@@ -219,7 +222,7 @@ def create_app(
     settings_file: Path | None = None,
     watch: bool = False,
     write: bool = False,
-) -> Starlette:
+) -> FeedsApp:
     """The app for ``settings``. It builds at startup (a failure there stops the server) and,
     with ``watch``, rebuilds when the records or the settings file change."""
     server = FeedServer(settings, settings_file, write=write)
@@ -249,13 +252,13 @@ def create_app(
             yield {}
             tasks.cancel_scope.cancel()
 
-    app = Starlette(
+    app = FeedsApp(
         routes=[Route("/healthz", healthz, methods=["GET", "HEAD"])],
         exception_handlers={404: not_found, 405: not_found},
         lifespan=lifespan,
     )
+    app.server = server
     app.state.server = server
-    app.add_middleware(ServeFeeds, server=server)
     return app
 
 

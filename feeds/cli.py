@@ -86,6 +86,12 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--output", metavar="DIR", help="output folder for --write (default: from settings)"
     )
+    s.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="log every request through uvicorn's access logger (default: --access-log)",
+    )
     s.set_defaults(run=run_serve, quiet=False)
     return top
 
@@ -201,5 +207,12 @@ def run_serve(args: argparse.Namespace) -> int:
     settings_file = args.settings or (Path(DEFAULT_FILE) if Path(DEFAULT_FILE).is_file() else None)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
     app = create_app(settings, settings_file=settings_file, watch=args.watch, write=args.write)
-    uvicorn.run(app, host=args.host, port=args.port, server_header=False, log_config=None)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        server_header=False,
+        log_config=None,
+        access_log=args.access_log,
+    )
     return EXIT_OK

@@ -107,7 +107,8 @@ def _variant(body: bytes, etag: str, encoding: str | None, common: Headers) -> V
     validators = ((b"etag", etag.encode()),)
     coding = ((b"content-encoding", encoding.encode()),) if encoding else ()
     ok = common + validators + coding + ((b"content-length", str(len(body)).encode()),)
-    not_modified = tuple(h for h in common if h[0] != b"content-type") + validators
+    # RFC 9110 15.4.5: what a cache needs to refresh its copy, nothing more (each header costs).
+    not_modified = tuple(h for h in common if h[0] in (b"cache-control", b"vary")) + validators
     return Variant(
         body=body, etag=etag, encoding=encoding, ok_headers=ok, not_modified_headers=not_modified
     )

@@ -1,0 +1,143 @@
+"""A real uvicorn server on a loopback port, hit with real HTTP (http.client, no decoding)."""
+
+from __future__ import annotations
+
+import gzip
+import http.client
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import EXAMPLES, record_text
+from tests.live import LiveServer, live_server
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("site")
+    shutil.copytree(EXAMPLES, folder / "records")
+    (folder / "settings.yaml").write_text(
+        "title: Live News\nrecords: records\noutput: output\nttl_minutes: 5\n"
+    )
+    return folder
+
+
+@pytest.fixture(scope="module")
+def server(site: Path) -> Iterator[LiveServer]:
+    with live_server(site / "settings.yaml") as server:
+        yield server
+
+
+def request(
+    server: LiveServer, method: str, path: str, **headers: str
+) -> tuple[int, dict[str, str], bytes]:
+    parts = urlsplit(server.url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    try:
+        connection.request(method, path, headers=headers)
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "media_type"),
+    [
+        ("/", "text/html"),
+        ("/all.rss", "application/rss+xml"),
+        ("/all.atom", "application/atom+xml"),
+        ("/all.json", "application/feed+json"),
+        ("/feeds.opml", "text/x-opml"),
+    ],
+)
+def test_content_types(server: LiveServer, path: str, media_type: str) -> None:
+    status, headers, _ = request(server, "GET", path)
+    assert status == 200
+    assert headers["content-type"] == f"{media_type}; charset=utf-8"
+
+
+def test_304_for_etag_and_for_date(server: LiveServer) -> None:
+    _, headers, _ = request(server, "GET", "/all.atom")
+    status, again, body = request(server, "GET", "/all.atom", **{"If-None-Match": headers["etag"]})
+    assert (status, body) == (304, b"")
+    assert again["etag"] == headers["etag"]
+    status, _, _ = request(
+        server, "GET", "/all.atom", **{"If-Modified-Since": headers["last-modified"]}
+    )
+    assert status == 304
+
+
+def test_gzip_on_the_wire(server: LiveServer) -> None:
+    _, plain, body = request(server, "GET", "/all.atom", **{"Accept-Encoding": "identity"})
+    status, headers, packed = request(server, "GET", "/all.atom", **{"Accept-Encoding": "gzip"})
+    assert status == 200
+    assert headers["content-encoding"] == "gzip"
+    assert headers["vary"] == "Accept-Encoding"
+    assert gzip.decompress(packed) == body
+    assert len(packed) < len(body) / 2
+    assert "content-encoding" not in plain
+
+
+def test_head(server: LiveServer) -> None:
+    status, headers, body = request(server, "HEAD", "/all.rss", **{"Accept-Encoding": "identity"})
+    _, _, full = request(server, "GET", "/all.rss", **{"Accept-Encoding": "identity"})
+    assert (status, body) == (200, b"")
+    assert int(headers["content-length"]) == len(full)
+
+
+def test_404_and_405(server: LiveServer) -> None:
+    status, _, body = request(server, "GET", "/missing.rss")
+    assert (status, body) == (404, b"Not Found\n")
+    status, headers, _ = request(server, "POST", "/all.rss")
+    assert status == 405
+    assert headers["allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/../settings.yaml",
+        "/%2e%2e/settings.yaml",
+        "/%2E%2E%2Fsettings.yaml",
+        "/topics/../../settings.yaml",
+        "/..\\settings.yaml",
+        "//settings.yaml",
+        "/records/001_grid-battery-milestone.txt",
+        "/topics/",
+    ],
+)
+def test_traversal_attempts_never_reach_a_file(server: LiveServer, path: str) -> None:
+    status, _, body = request(server, "GET", path)
+    assert status in (400, 404)
+    assert b"title" not in body
+
+
+def test_healthz(server: LiveServer) -> None:
+    health = server.health()
+    assert health["status"] == "ok"
+    assert health["feeds"] == 22
+
+
+def test_access_log_goes_through_uvicorn(server: LiveServer) -> None:
+    request(server, "GET", "/all.json")
+    assert any('"GET /all.json HTTP/1.1" 200' in line for line in server.access_log())
+
+
+def test_a_new_record_is_served_within_seconds(site: Path, server: LiveServer) -> None:
+    builds = server.health()["builds"]
+    _, before, _ = request(server, "GET", "/all.atom", **{"Accept-Encoding": "identity"})
+    (site / "records" / "new.txt").write_text(
+        record_text(
+            title="Fresh off the press",
+            webUrl="https://fresh.example/1",
+            publishedDateTime="2030-01-01T00:00:00Z",
+        )
+    )
+    server.wait_for_build(builds)
+    _, after, body = request(server, "GET", "/all.atom", **{"Accept-Encoding": "identity"})
+    assert b"Fresh off the press" in body
+    assert after["etag"] != before["etag"]
