@@ -26,8 +26,8 @@ test: $(STAMP) lint browser
 
 ## lint: ruff (lint and format check) and mypy --strict
 lint: $(STAMP)
-	$(BIN)/ruff check feeds tests
-	$(BIN)/ruff format --check feeds tests
+	$(BIN)/ruff check feeds tests bench
+	$(BIN)/ruff format --check feeds tests bench
 	$(BIN)/mypy
 
 ## check: check settings and records without writing

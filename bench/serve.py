@@ -15,8 +15,8 @@ import os
 import platform
 import re
 import shutil
-import statistics
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
