@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: build serve test lint check golden validate browser bench-serve clean
+.PHONY: build serve test lint check golden validate browser validator bench-serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ serve: $(STAMP)
 	$(BIN)/feeds serve --settings settings.yaml --base-url http://127.0.0.1:8000/
 
 ## test: lint, type-check and run the whole test suite (installs Debian's chromium if it can)
-test: $(STAMP) lint browser
+test: $(STAMP) lint browser validator
 	$(BIN)/pytest
 
 ## lint: ruff (lint and format check) and mypy --strict
@@ -49,6 +49,11 @@ browser:
 	  echo "installing Debian's chromium for the browser test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "chromium not installed and cannot install it: the browser test will be skipped"; fi
+
+## validator: set up the independent validator kit from ../shared when it is there (else skipped)
+validator:
+	@if [ -x ../shared/validate/setup ] && [ ! -x "$${FEED_TOOLS_DIR:-/tmp/feeds-validate}/venv/bin/python" ]; then \
+	  ../shared/validate/setup >/dev/null 2>&1 || echo "validator kit setup failed: its test will be skipped"; fi
 
 ## bench-serve: requests/s and p99 of feeds serve vs nginx, with wrk (writes bench/RESULTS.md)
 bench-serve: $(STAMP)

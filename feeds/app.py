@@ -49,6 +49,7 @@ class FeedServer:
         self.last_error: str | None = None
         self.builds = 0
         self._dirty = asyncio.Event()
+        self._records_moved = asyncio.Event()
         self._reload_settings = False
 
     async def rebuild(self) -> bool:
@@ -65,6 +66,8 @@ class FeedServer:
                 raise
             log.error("rebuild failed, still serving the previous build: %s", e)
             return False
+        if settings.records != self.settings.records:
+            self._records_moved.set()  # the watcher follows the settings to the new folder
         self.settings = settings
         self.snapshot = snapshot  # one assignment: a request sees the old set or the new one
         self.last_error = None
@@ -126,9 +129,21 @@ class FeedServer:
         from watchfiles import awatch
 
         async def records() -> None:
-            watched = self.settings.records
-            async for _ in awatch(watched, debounce=100, step=50):
-                self.request_rebuild(settings_changed=False)
+            while True:
+                watched = self.settings.records
+                try:
+                    async for _ in awatch(
+                        watched, stop_event=self._records_moved, debounce=100, step=50
+                    ):
+                        self.request_rebuild(settings_changed=False)
+                except (OSError, RuntimeError) as e:  # the folder is gone; wait for it
+                    log.warning("cannot watch %s: %s", watched, e)
+                    await asyncio.sleep(1)
+                    self.request_rebuild(settings_changed=False)
+                if self._records_moved.is_set():
+                    self._records_moved.clear()
+                    # Files written before the new watch started are caught by one more build.
+                    self.request_rebuild(settings_changed=False)
 
         async def settings_file(path: Path) -> None:
             # Editors replace files by renaming, so the folder is watched, not the file.

@@ -10,7 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +46,18 @@ class LiveServer:
                 return health
             time.sleep(0.1)
         raise AssertionError(f"no rebuild within {timeout} s; log:\n{self.log.read_text()}")
+
+    def wait_until(
+        self, condition: Callable[[dict[str, Any]], bool], timeout: float = 20
+    ) -> dict[str, Any]:
+        """Wait until the health report satisfies ``condition``."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            health = self.health()
+            if condition(health):
+                return health
+            time.sleep(0.1)
+        raise AssertionError(f"condition not met within {timeout} s; log:\n{self.log.read_text()}")
 
     def access_log(self) -> list[str]:
         return [

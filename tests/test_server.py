@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import os
 import shutil
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -12,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.conftest import EXAMPLES, record_text
-from tests.live import LiveServer, live_server
+from tests.live import LiveServer, free_port, live_server
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +146,59 @@ def test_a_new_record_is_served_within_seconds(site: Path, server: LiveServer) -
     _, after, body = request(server, "GET", "/all.atom", **{"Accept-Encoding": "identity"})
     assert b"Fresh off the press" in body
     assert after["etag"] != before["etag"]
+
+
+def test_settings_changes_are_followed_to_a_new_records_folder(tmp_path: Path) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "old")
+    (tmp_path / "new").mkdir()
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("title: Old Title\nrecords: old\n")
+    with live_server(settings) as server:
+        health = server.wait_for_build(0)
+        settings.write_text("title: New Title\nrecords: new\n")
+        health = server.wait_for_build(health["builds"])
+        assert health["records"] == 0
+        _, _, body = request(server, "GET", "/all.rss", **{"Accept-Encoding": "identity"})
+        assert b"<title>New Title</title>" in body
+
+        (tmp_path / "new" / "one.txt").write_text(record_text(title="In the new folder"))
+        server.wait_until(lambda h: h["published"] == 1)
+
+        settings.write_text("title: Broken\nmax_entrys: 1\n")
+        health = server.wait_until(lambda h: h["last_error"] is not None)
+        assert health["status"] == "stale"
+        assert "max_entrys" in health["last_error"]
+        _, _, body = request(server, "GET", "/all.rss", **{"Accept-Encoding": "identity"})
+        assert b"In the new folder" in body
+
+
+def test_the_factory_serves_identical_bytes_from_several_workers(tmp_path: Path) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "records")
+    (tmp_path / "settings.yaml").write_text("title: Workers\nrecords: records\n")
+    port = free_port()
+    env = {**os.environ, "FEEDS_SETTINGS": str(tmp_path / "settings.yaml"), "FEEDS_WATCH": "0"}
+    command = [sys.executable, "-m", "uvicorn", "--factory", "feeds.app:from_environment"]
+    process = subprocess.Popen(
+        [*command, "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/all.atom"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=5).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "uvicorn workers did not start"
+                time.sleep(0.2)
+        seen = set()
+        for _ in range(40):  # new connections, spread over both workers
+            with urllib.request.urlopen(url, timeout=5) as response:
+                seen.add((response.headers["etag"], response.read()))
+        assert len(seen) == 1
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
