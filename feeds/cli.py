@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from feeds import __version__
-from feeds.build import BuildResult, build, display
+from feeds.build import Build, display, run
 from feeds.errors import FeedsError, SettingsError, WriteError
+from feeds.rendering import SITE_DOCUMENTS
 from feeds.rendering.links import INDEX
 from feeds.settings import DEFAULT_FILE, Settings, load_settings
 from feeds.writing import write_output
@@ -134,14 +135,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def _report(result: BuildResult) -> None:
+def _report(result: Build) -> None:
     for error in result.rejected:
         print(error, file=sys.stderr)
     for warning in result.warnings:
         print(f"{warning.path}: {warning.field}: warning: {warning.reason}", file=sys.stderr)
 
 
-def _records_summary(result: BuildResult) -> str:
+def _records_summary(result: Build) -> str:
     return (
         f"{result.records} records read, {result.published} published, "
         f"{result.drafts} unpublished, {result.duplicates} duplicates, "
@@ -149,16 +150,16 @@ def _records_summary(result: BuildResult) -> str:
     )
 
 
-def _status(result: BuildResult, allow_rejected: bool) -> int:
+def _status(result: Build, allow_rejected: bool) -> int:
     return EXIT_REJECTED if result.rejected and not allow_rejected else EXIT_OK
 
 
 def run_build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     settings = _settings(args)
-    result = build(settings)
+    result = run(settings)
     _report(result)
-    written = write_output(settings.output, result.files)
+    written = write_output(settings.output, result.documents())
     seconds = time.perf_counter() - started
     out = display(settings.output)
     print(
@@ -174,12 +175,13 @@ def run_build(args: argparse.Namespace) -> int:
 def run_check(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     settings = _settings(args)
-    result = build(settings)
+    result = run(settings)
     _report(result)
     seconds = time.perf_counter() - started
+    files = len(result.feeds) * len(settings.formats) + len(SITE_DOCUMENTS)
     print(
         f"feeds check: {_records_summary(result)}; {len(result.feeds)} feeds, "
-        f"{len(result.files)} files would be written ({seconds:.2f} s)"
+        f"{files} files would be written ({seconds:.2f} s)"
     )
     return _status(result, settings.allow_rejected)
 

@@ -8,18 +8,16 @@ from __future__ import annotations
 
 from html import escape
 
-from feeds.model import Image, Related
+from feeds.model import Entry, Related
 
 
-def entry_html(
-    title: str,
-    url: str,
-    summary: str,
-    paragraphs: tuple[str, ...],
-    lead: Image | None,
-    related: tuple[Related, ...],
-) -> str:
-    """Never empty: with nothing else to show, it is a link to the article."""
+def entry_html(entry: Entry) -> str:
+    """Never empty: with nothing else to show, it is a link to the article.
+
+    Made at render time, once per entry and build, for the entries that are published only.
+    """
+    title, url, summary, related = entry.title, entry.url, entry.summary, entry.related
+    lead = entry.images[0] if entry.images else None
     parts: list[str] = []
     if lead is not None:
         size = "".join(
@@ -28,7 +26,7 @@ def entry_html(
             if value
         )
         parts.append(f'<p><img src="{escape(lead.url)}" alt="{escape(lead.title)}"{size}></p>')
-    parts.extend(f"<p>{escape(p, quote=False)}</p>" for p in (summary, *paragraphs) if p)
+    parts.extend(f"<p>{escape(p, quote=False)}</p>" for p in (summary, *entry.paragraphs) if p)
     if related:
         parts.append("<h3>Related</h3>")
         parts.append("<ul>")

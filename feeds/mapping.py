@@ -6,7 +6,6 @@ an entry, so anything else in a record (``secured``, ``quality``...) is never pu
 
 from __future__ import annotations
 
-from feeds.content import entry_html
 from feeds.errors import Problem, RecordError
 from feeds.model import Author, Entry, Image, Provider, Record, Related
 from feeds.settings import Settings
@@ -63,15 +62,12 @@ class _Mapper:
             categories = (*topics, category)
         images = self.images()
         related = self.related()
-        paragraphs = clean_paragraphs(r.body, repair_text=self.settings.repair_text)
         return Entry(
             id=article_id(r.url),
             url=r.url,
             title=title,
             summary=summary,
-            content_html=entry_html(
-                title, r.url, summary, paragraphs, images[0] if images else None, related
-            ),
+            paragraphs=clean_paragraphs(r.body, repair_text=self.settings.repair_text),
             published=r.published,
             author=author,
             provider_key=provider_key,

@@ -82,7 +82,7 @@ class Entry:
     url: str
     title: str
     summary: str
-    content_html: str
+    paragraphs: tuple[str, ...]
     published: datetime
     author: Author | None
     provider_key: str | None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -25,27 +25,33 @@ class WriteReport:
     removed: tuple[str, ...]
 
 
-def write_output(folder: Path, files: Mapping[str, bytes]) -> WriteReport:
+def write_output(
+    folder: Path, files: Mapping[str, bytes] | Iterable[tuple[str, bytes]]
+) -> WriteReport:
     """Make ``folder`` hold ``files``: write changed ones, keep identical ones, drop stale ones.
 
-    Feeds are written before the index and OPML that link to them, and stale files are removed
-    last, so a reader following a link never finds it missing.
+    ``files`` may stream (path, bytes) pairs, written as they come; a mapping is written feeds
+    first. Either way the index and OPML that link to the feeds come after them, and stale files
+    are removed last, so a reader following a link never finds it missing.
     """
-    targets = {path: safe_path(folder, path) for path in files}
+    if isinstance(files, Mapping):
+        files = sorted(files.items(), key=lambda item: (item[0] in LAST, item[0]))
+    written, unchanged, seen = [], [], set()
     try:
         folder.mkdir(parents=True, exist_ok=True)
         previous = _read_manifest(folder)
-        written, unchanged = [], []
-        for path in sorted(files, key=lambda p: (p in LAST, p)):
-            if _same(targets[path], files[path]):
+        for path, data in files:
+            target = safe_path(folder, path)
+            seen.add(path)
+            if _same(target, data):
                 unchanged.append(path)
             else:
-                atomic_write(targets[path], files[path])
+                atomic_write(target, data)
                 written.append(path)
-        manifest = "".join(f"{p}\n" for p in sorted(files)).encode()
+        manifest = "".join(f"{p}\n" for p in sorted(seen)).encode()
         if not _same(folder / MANIFEST, manifest):
             atomic_write(folder / MANIFEST, manifest)
-        removed = [p for p in sorted(previous - files.keys()) if _remove(folder, p)]
+        removed = [p for p in sorted(previous - seen) if _remove(folder, p)]
     except OSError as e:
         raise WriteError(f"cannot write {e.filename or folder}: {e.strerror or e}") from e
     return WriteReport(tuple(written), tuple(unchanged), tuple(removed))

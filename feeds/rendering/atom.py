@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from feeds import GENERATOR
 from feeds.dates import rfc3339
 from feeds.model import Author, Entry, Feed
 from feeds.rendering.links import MEDIA_TYPES, feed_url
-from feeds.rendering.xml import CData, Element, el, serialize
+from feeds.rendering.xml import CData, Element, el, fragment, serialize, slot
 from feeds.settings import Settings
 
 
-def render(feed: Feed, settings: Settings) -> bytes:
+def render(feed: Feed, settings: Settings, fragments: Sequence[bytes]) -> bytes:
+    """The feed, with its entries' ``fragments`` (from :func:`item`) in order."""
     self_url = feed_url(settings, feed, "atom")
     root = el(
         "feed",
@@ -23,11 +26,11 @@ def render(feed: Feed, settings: Settings) -> bytes:
         el("link", rel="alternate", type="text/html", href=settings.home),
         author(settings.owner),
         el("generator", GENERATOR),
-        *(entry_element(entry) for entry in feed.entries),
+        slot(),
         xmlns="http://www.w3.org/2005/Atom",
         **{"xmlns:media": "http://search.yahoo.com/mrss/", "xml:lang": settings.language},
     )
-    return serialize(root)
+    return serialize(root, fragments=fragments)
 
 
 def author(person: Author) -> Element:
@@ -40,7 +43,11 @@ def author(person: Author) -> Element:
     )
 
 
-def entry_element(entry: Entry) -> Element:
+def item(entry: Entry, html: str) -> bytes:
+    return fragment(_entry(entry, html), 1)
+
+
+def _entry(entry: Entry, html: str) -> Element:
     lead = entry.images[0] if entry.images else None
     return el(
         "entry",
@@ -61,6 +68,6 @@ def entry_element(entry: Entry) -> Element:
         author(entry.author) if entry.author else None,
         *(el("category", term=name) for name in entry.categories),
         el("summary", entry.summary, type="text") if entry.summary else None,
-        el("content", CData(entry.content_html), type="html"),
+        el("content", CData(html), type="html"),
         el("media:thumbnail", url=lead.url, width=lead.width, height=lead.height) if lead else None,
     )

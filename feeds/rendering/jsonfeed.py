@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from feeds.dates import rfc3339
@@ -13,7 +14,12 @@ from feeds.settings import Settings
 VERSION = "https://jsonfeed.org/version/1.1"
 
 
-def render(feed: Feed, settings: Settings) -> bytes:
+def render(feed: Feed, settings: Settings, fragments: Sequence[bytes]) -> bytes:
+    """The feed, with its entries' ``fragments`` (from :func:`item`) in order.
+
+    The result is exactly ``json.dumps(document, indent=2)`` of the whole feed; entries are
+    dumped once each and spliced in.
+    """
     document: dict[str, Any] = {
         "version": VERSION,
         "title": feed.title,
@@ -24,8 +30,13 @@ def render(feed: Feed, settings: Settings) -> bytes:
         document["description"] = settings.description
     document["language"] = settings.language
     document["authors"] = [author(settings.owner)]
-    document["items"] = [item(entry) for entry in feed.entries]
-    return dump(document)
+    document["items"] = []
+    text = dump(document)
+    if not fragments:
+        return text
+    assert text.endswith(b' "items": []\n}\n')
+    head = text[: -len(b"[]\n}\n")]
+    return head + b"[\n" + b",\n".join(fragments) + b"\n  ]\n}\n"
 
 
 def dump(document: object) -> bytes:
@@ -39,11 +50,16 @@ def author(person: Author) -> dict[str, str]:
     return fields
 
 
-def item(entry: Entry) -> dict[str, Any]:
+def item(entry: Entry, html: str) -> bytes:
+    text = json.dumps(_item(entry, html), ensure_ascii=False, indent=2)
+    return "\n".join("    " + line for line in text.split("\n")).encode("utf-8")
+
+
+def _item(entry: Entry, html: str) -> dict[str, Any]:
     fields: dict[str, Any] = {"id": entry.id, "url": entry.url, "title": entry.title}
     if entry.summary:
         fields["summary"] = entry.summary
-    fields["content_html"] = entry.content_html
+    fields["content_html"] = html
     fields["content_text"] = entry.summary or entry.title
     if entry.images:
         fields["image"] = entry.images[0].url

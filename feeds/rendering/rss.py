@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
 
 from feeds import GENERATOR
 from feeds.dates import rfc822
 from feeds.model import Entry, Feed
 from feeds.rendering.links import MEDIA_TYPES, feed_url
-from feeds.rendering.xml import CData, Element, el, serialize
+from feeds.rendering.xml import CData, Element, el, fragment, serialize, slot
 from feeds.settings import Settings
 
 NAMESPACES = {
@@ -19,7 +20,8 @@ NAMESPACES = {
 }
 
 
-def render(feed: Feed, settings: Settings) -> bytes:
+def render(feed: Feed, settings: Settings, fragments: Sequence[bytes]) -> bytes:
+    """The feed, with its entries' ``fragments`` (from :func:`item`) in order."""
     owner = settings.owner
     channel = el(
         "channel",
@@ -34,12 +36,17 @@ def render(feed: Feed, settings: Settings) -> bytes:
         el("generator", GENERATOR),
         el("docs", "https://www.rssboard.org/rss-specification"),
         el("ttl", str(settings.ttl_minutes)),
-        *(item(entry) for entry in feed.entries),
+        slot(),
     )
-    return serialize(el("rss", None, channel, version="2.0", **NAMESPACES), hex_refs=True)
+    root = el("rss", None, channel, version="2.0", **NAMESPACES)
+    return serialize(root, hex_refs=True, fragments=fragments)
 
 
-def item(entry: Entry) -> Element:
+def item(entry: Entry, html: str) -> bytes:
+    return fragment(_item(entry, html), 2, hex_refs=True)
+
+
+def _item(entry: Entry, html: str) -> Element:
     lead = entry.images[0] if entry.images else None
     return el(
         "item",
@@ -51,11 +58,9 @@ def item(entry: Entry) -> Element:
         # (validators want a description before any content:encoded).
         el(
             "description",
-            escape(entry.summary, quote=False) if entry.summary else entry.content_html,
+            escape(entry.summary, quote=False) if entry.summary else html,
         ),
-        el("content:encoded", CData(entry.content_html))
-        if entry.summary and entry.content_html
-        else None,
+        el("content:encoded", CData(html)) if entry.summary and html else None,
         el("dc:creator", entry.author.name) if entry.author else None,
         *(el("category", name) for name in entry.categories),
         el("guid", entry.id, isPermaLink="false"),

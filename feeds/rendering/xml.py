@@ -6,7 +6,7 @@ attribute order; a tree of tuples and one serializer give both, with escaping in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from feeds.text import xml_safe
@@ -41,18 +41,41 @@ def el(tag: str, text: str | None = None, /, *children: Element | None, **attrs:
     )
 
 
-def serialize(root: Element, *, hex_refs: bool = False) -> bytes:
-    """The document, two spaces an indent level.
+SLOT = "\x00slot"
+
+
+def slot() -> Element:
+    """Where :func:`serialize` puts pre-rendered fragments (the entries of a feed)."""
+    return Element(tag=SLOT, text=None, children=(), attrs=())
+
+
+def serialize(root: Element, *, hex_refs: bool = False, fragments: Sequence[bytes] = ()) -> bytes:
+    """The document, two spaces an indent level, with ``fragments`` at the :func:`slot`.
 
     ``hex_refs`` writes ``&`` and ``<`` in text as ``&#x26;`` and ``&#x3C;``, as the RSS Best
     Practices Profile asks for, since RSS readers disagree on which elements hold HTML.
     """
     lines = ['<?xml version="1.0" encoding="utf-8"?>']
     _write(root, 0, lines, escape_hex if hex_refs else escape_text)
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    text = "\n".join(lines) + "\n"
+    if SLOT not in text:
+        return text.encode("utf-8")
+    before, _, after = text.partition(SLOT + "\n")
+    parts = [before.encode("utf-8"), *(f + b"\n" for f in fragments), after.encode("utf-8")]
+    return b"".join(parts)
+
+
+def fragment(node: Element, depth: int, *, hex_refs: bool = False) -> bytes:
+    """``node`` as it would appear at ``depth`` inside a document, without a final newline."""
+    lines: list[str] = []
+    _write(node, depth, lines, escape_hex if hex_refs else escape_text)
+    return "\n".join(lines).encode("utf-8")
 
 
 def _write(node: Element, depth: int, out: list[str], escape: Callable[[str], str]) -> None:
+    if node.tag == SLOT:
+        out.append(SLOT)
+        return
     pad = "  " * depth
     head = node.tag + "".join(f' {k}="{escape_attr(v)}"' for k, v in node.attrs)
     if node.children:
