@@ -21,24 +21,20 @@ from feeds.urls import clean_url
 
 SUFFIXES = (".txt", ".yaml", ".yml", ".md")
 MAX_BYTES = 4 * 1024 * 1024
-_NULL = "tag:yaml.org,2002:null"
 _FALSE = {"false", "no", "off", "n", "0"}
 _TRUE = {"true", "yes", "on", "y", "1"}
 
 
-class RecordLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """Safe loading that leaves every plain scalar a string, except an empty value or null.
+# The base loader builds plain Python strings, lists and dicts and nothing else: no implicit
+# typing (``title: no`` is the text "no", ``title: 1.10`` stays "1.10", an unquoted time is not a
+# naive datetime), no tags, no merge keys. It is the fastest of PyYAML's safe loaders, and this
+# module types the few fields it reads itself.
+RecordLoader = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
+_NULLS = {"", "~", "null", "Null", "NULL"}
 
-    Implicit typing is where YAML surprises authors (``title: no`` is False, ``title: 1.10`` is
-    1.1, an unquoted time becomes a naive datetime); this module types the few fields it reads
-    itself. Merge keys are off too, which removes one way to multiply aliases.
-    """
 
-
-RecordLoader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag == _NULL]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
+def _null(value: Any) -> Any:
+    return None if isinstance(value, str) and value in _NULLS else value
 
 
 def find_records(folder: Path) -> list[Path]:
@@ -122,7 +118,7 @@ def _load(front: str, path: str, offset: int) -> dict[Any, Any]:
     if not front.strip():
         raise RecordError(path, "(file)", "no YAML between the --- lines")
     try:
-        fields = yaml.load(front, Loader=RecordLoader)  # a SafeLoader subclass
+        fields = yaml.load(front, Loader=RecordLoader)  # a safe loader: builds str/list/dict only
     except yaml.MarkedYAMLError as e:
         where = f"line {e.problem_mark.line + 1 + offset}: " if e.problem_mark else ""
         raise RecordError(path, "(yaml)", f"not valid YAML: {where}{e.problem}") from None
@@ -150,8 +146,11 @@ class _Fields:
     def error(self, field: str, reason: str) -> RecordError:
         return RecordError(self.path, self.prefix + field, reason)
 
+    def get(self, field: str) -> Any:
+        return _null(self.data.get(field))
+
     def text(self, field: str, *, required: bool = True) -> str:
-        value = self.data.get(field)
+        value = self.get(field)
         if value is None:
             if required:
                 raise self.error(field, "missing")
@@ -171,13 +170,13 @@ class _Fields:
 
     def items(self, field: str) -> list[Any]:
         """A list field; a lone value is accepted as a one-item list."""
-        value = self.data.get(field)
+        value = self.get(field)
         if value is None:
             return []
-        return value if isinstance(value, list) else [value]
+        return [_null(v) for v in value] if isinstance(value, list) else [value]
 
     def flag(self, field: str, *, default: bool) -> bool:
-        value = self.data.get(field)
+        value = self.get(field)
         if value is None:
             return default
         if isinstance(value, bool):
@@ -187,8 +186,8 @@ class _Fields:
         raise self.error(field, f"expected true or false, got {_kind(value)}")
 
     def count(self, field: str) -> int | None:
-        value = self.data.get(field)
-        if value is None or value == "":
+        value = self.get(field)
+        if value is None:
             return None
         if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
             return value
@@ -204,8 +203,8 @@ class _Fields:
         return url
 
     def date(self, field: str, zone: tzinfo) -> Any:
-        value = self.data.get(field)
-        if value is None or value == "":
+        value = self.get(field)
+        if value is None:
             raise self.error(field, "missing")
         try:
             return parse_date(value, zone)
@@ -218,7 +217,7 @@ class _Fields:
         return _Fields(value, self.path, f"{self.prefix}{field}.")
 
     def provider(self, field: str) -> Provider | None:
-        value = self.data.get(field)
+        value = self.get(field)
         if value is None:
             return None
         if isinstance(value, str):
@@ -253,7 +252,7 @@ class _Fields:
                 continue
             r = self.mapping(f"{field}[{i}]", value)
             published = None
-            if r.data.get("publishedDateTime") not in (None, ""):
+            if r.get("publishedDateTime") is not None:
                 published = r.date("publishedDateTime", zone)
             links.append(
                 RawRelated(

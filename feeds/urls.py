@@ -39,6 +39,16 @@ _IMAGE_TYPES = {
 DEFAULT_IMAGE_TYPE = "image/jpeg"
 
 
+# A URL already in the form clean_url returns: lower-case scheme and host, no port, a path, and
+# only characters that need no escaping. Most URLs in records are; they skip the parsing below.
+_CLEAN = re.compile(
+    r"https?://[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*"
+    r"/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-F]{2})*"
+    r"(?:\?(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-F]{2})+)?"
+    r"(?:#(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-F]{2})+)?"
+)
+
+
 def clean_url(value: str, base: str | None = None) -> str | None:
     """Return ``value`` as an absolute, percent-encoded http(s) URL, or None if it is not one.
 
@@ -46,6 +56,12 @@ def clean_url(value: str, base: str | None = None) -> str | None:
     ``data:``, ``ftp:``...), URLs with credentials, bad hosts or ports give None. Spaces and
     non-ASCII characters are percent-encoded; a non-ASCII host becomes its IDNA form.
     """
+    if _CLEAN.fullmatch(value):
+        return value
+    return _clean_slowly(value, base)
+
+
+def _clean_slowly(value: str, base: str | None) -> str | None:
     value = value.strip().replace("\t", "").replace("\n", "").replace("\r", "")
     if not value or _BAD_CHARS.search(value):
         return None

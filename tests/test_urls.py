@@ -95,3 +95,36 @@ def test_clean_url_output_is_ascii_http_without_spaces(text: str) -> None:
         assert url.startswith(("http://", "https://"))
         assert not any(c in url for c in ' <>"\\\n')
         assert clean_url(url) == url
+
+
+_PCHAR = st.sampled_from(
+    list("abcXYZ019-._~!$&'()*+,;=:@/") + ["%2F", "%C3%A9", "%zz", "%e9", " ", "é", "?", "#", "%"]
+)
+
+
+@given(
+    scheme=st.sampled_from(["http", "https", "HTTP", "Https"]),
+    host=st.sampled_from(
+        [
+            "example.com",
+            "a-b.example",
+            "EXAMPLE.com",
+            "x_y.example",
+            "b\u00fccher.example",
+            "127.0.0.1",
+            "[::1]",
+            "h.example:8080",
+            "h.example:443",
+        ]
+    ),
+    path=st.lists(_PCHAR, max_size=12).map("".join),
+    query=st.one_of(st.just(""), st.lists(_PCHAR, max_size=8).map(lambda p: "?" + "".join(p))),
+    base=st.sampled_from([None, "https://base.example/news/story"]),
+)
+def test_the_fast_path_agrees_with_the_full_cleaning(
+    scheme: str, host: str, path: str, query: str, base: str | None
+) -> None:
+    from feeds.urls import _clean_slowly
+
+    url = f"{scheme}://{host}/{path}{query}"
+    assert clean_url(url, base) == _clean_slowly(url, base)
