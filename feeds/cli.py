@@ -10,11 +10,13 @@ from pathlib import Path
 
 from feeds import __version__
 from feeds.build import Build, display, run
+from feeds.cache import open_cache
 from feeds.errors import FeedsError, SettingsError, WriteError
+from feeds.progress import BuildProgress
 from feeds.rendering import SITE_DOCUMENTS
 from feeds.rendering.links import INDEX
 from feeds.settings import DEFAULT_FILE, Settings, load_settings
-from feeds.writing import write_output
+from feeds.writing import clean_output, write_output
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -49,6 +51,11 @@ def parser() -> argparse.ArgumentParser:
     )
     _common(b)
     b.add_argument("--output", metavar="DIR", help="output folder (default: from settings)")
+    b.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="build everything from scratch, without reading or writing the build cache",
+    )
     b.add_argument("-q", "--quiet", action="store_true", help="print only problems and the summary")
     b.set_defaults(run=run_build)
 
@@ -61,6 +68,18 @@ def parser() -> argparse.ArgumentParser:
     )
     _common(c)
     c.set_defaults(run=run_check, output=None, quiet=False)
+
+    k = commands.add_parser(
+        "clean",
+        help="remove the build cache and every file feeds wrote to the output folder",
+        description=(
+            "Remove the build cache and the files listed in the output folder's manifest "
+            "(what feeds wrote); other files in the output folder are left alone."
+        ),
+    )
+    k.add_argument("--settings", metavar="FILE", type=Path, help="settings file")
+    k.add_argument("--output", metavar="DIR", help="output folder (default: from settings)")
+    k.set_defaults(run=run_clean, records=None, base_url=None, allow_rejected=None)
 
     s = commands.add_parser(
         "serve",
@@ -157,13 +176,25 @@ def _status(result: Build, allow_rejected: bool) -> int:
 def run_build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     settings = _settings(args)
-    result = run(settings)
-    _report(result)
-    written = write_output(settings.output, result.documents())
+    cache, problem = (None, None) if args.no_cache else open_cache(settings)
+    if problem:
+        print(f"feeds: warning: {problem}", file=sys.stderr)
+    with BuildProgress(enabled=not args.quiet and sys.stderr.isatty()) as progress:
+        result = run(settings, cache=cache, progress=progress)
+        _report(result)
+        expected = result.expected()
+        rendered = (
+            len(result.dirty) * len(settings.formats) + 2
+            if result.dirty is not None
+            else len(expected)
+        )
+        documents = progress.writing(result.documents(), rendered)
+        written = write_output(settings.output, documents, expected)
+    result.commit({path: _stat(settings.output / path) for path in expected})
     seconds = time.perf_counter() - started
     out = display(settings.output)
     print(
-        f"feeds: {_records_summary(result)}; {len(result.feeds)} feeds: "
+        f"feeds: {_records_summary(result)}; {result.feed_count} feeds: "
         f"{len(written.written)} files written, {len(written.unchanged)} unchanged, "
         f"{len(written.removed)} removed in {out}/ ({seconds:.2f} s)"
     )
@@ -178,12 +209,17 @@ def run_check(args: argparse.Namespace) -> int:
     result = run(settings)
     _report(result)
     seconds = time.perf_counter() - started
-    files = len(result.feeds) * len(settings.formats) + len(SITE_DOCUMENTS)
+    files = result.feed_count * len(settings.formats) + len(SITE_DOCUMENTS)
     print(
-        f"feeds check: {_records_summary(result)}; {len(result.feeds)} feeds, "
+        f"feeds check: {_records_summary(result)}; {result.feed_count} feeds, "
         f"{files} files would be written ({seconds:.2f} s)"
     )
     return _status(result, settings.allow_rejected)
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return (stat.st_size, stat.st_mtime_ns)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -194,6 +230,18 @@ def _settings(args: argparse.Namespace) -> Settings:
         base_url=args.base_url,
         allow_rejected=args.allow_rejected,
     )
+
+
+def run_clean(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    removed = clean_output(settings.output)
+    cache = settings.cache_file.exists()
+    settings.cache_file.unlink(missing_ok=True)
+    print(
+        f"feeds clean: {len(removed)} files removed from {display(settings.output)}/"
+        + (f", cache {display(settings.cache_file)} removed" if cache else "")
+    )
+    return EXIT_OK
 
 
 def run_serve(args: argparse.Namespace) -> int:

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import pickle
 import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from feeds.errors import FeedsError, Problem
@@ -61,10 +62,71 @@ GROUPINGS = (
 
 
 @dataclass(frozen=True, slots=True)
+class Summary:
+    """What grouping needs to know of an entry; small enough to keep one per article."""
+
+    id: str
+    published: datetime
+    digest: str
+    source: str
+    keys: tuple[tuple[str, str, str], ...]
+
+
+def summarize(entry: Entry, blob: bytes | None = None) -> Summary:
+    """The entry's rank data and the (grouping, key, name) of every feed that would hold it.
+
+    The digest covers everything a renderer can show, so a changed digest is exactly a changed
+    entry; ``blob`` is the entry's :func:`freeze`, when the caller has it already.
+    """
+    keys = tuple((g.name, key, name) for g in GROUPINGS for key, name in g.keys(entry))
+    digest = hashlib.sha256(blob or freeze(entry)).hexdigest()[:32]
+    return Summary(entry.id, entry.published, digest, entry.source, keys)
+
+
+def freeze(entry: Entry) -> bytes:
+    """The entry as bytes, without the file it came from (so a rename changes nothing)."""
+    return pickle.dumps(replace(entry, source=""), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPlan:
+    """A feed before its entries are loaded: enough for the index, the OPML, and to tell
+    whether its documents changed since the last build."""
+
+    grouping: str
+    key: str
+    name: str
+    title: str
+    path: str
+    total: int
+    updated: datetime
+    items: tuple[tuple[str, str, int], ...]
+    """(article id, content digest, serial) of the entries, newest first."""
+
+    @property
+    def size(self) -> int:
+        return len(self.items)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(article for article, _, _ in self.items)
+
+    def signature(self) -> str:
+        described = (self.name, self.title, self.path, self.total, self.updated.isoformat())
+        ids = tuple((article, digest) for article, digest, _ in self.items)
+        return hashlib.sha256(repr((described, ids)).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
 class Grouped:
-    feeds: list[Feed]
+    plans: list[FeedPlan]
     published: int
     duplicates: list[Problem]
+    accumulator: Accumulator
+
+    @property
+    def feeds(self) -> list[Feed]:
+        return [self.accumulator.materialize(plan) for plan in self.plans]
 
 
 def group(entries: Iterable[Entry], settings: Settings) -> Grouped:
@@ -88,45 +150,52 @@ class _Winner:
 class Accumulator:
     """Groups entries as they stream in, holding only the entries that can still be published.
 
-    Memory holds each feed's newest ``max_entries`` entries, plus a small record per article id
-    (its rank, for duplicates, and the feeds it belongs to), never every entry. Two records with
-    the same id give one entry: the newest, then a rule on content (never on paths, so renames
+    Memory holds each feed's newest ``max_entries`` entries, plus a :class:`Summary` per article
+    (for duplicates and for the feeds it belongs to), never every entry. Two records with the
+    same id give one entry: the newest, then a rule on content (never on paths, so renames
     change nothing).
 
-    The feeds are computed exactly from the per-article records at the end. An entry that was
-    let go while streaming and is needed after all (a later duplicate took another entry's
-    place) is read again with ``reload``; without ``reload`` every entry is kept.
+    The feeds are computed exactly from the summaries at the end. An entry that is not in memory
+    (it was let go while streaming, or only its summary was added) is loaded with ``fetch``;
+    without ``fetch`` every entry added is kept.
     """
 
     def __init__(
-        self, settings: Settings, reload: Callable[[str], Entry | None] | None = None
+        self, settings: Settings, fetch: Callable[[str], Entry | None] | None = None
     ) -> None:
         self.settings = settings
-        self.reload = reload
-        self.groupings = [g for g in GROUPINGS if g.name in settings.groupings]
+        self.fetch = fetch
+        self.names = {g.name for g in GROUPINGS if g.name in settings.groupings}
         self.heaps: dict[tuple[str, str], list[tuple[datetime, str, int]]] = {}
         self.winners: dict[str, _Winner] = {}
-        self.entries: dict[int, Entry] = {}
+        self.entries: dict[int, Entry | bytes] = {}
         self.holders: Counter[int] = Counter()
         self.contenders: dict[str, list[tuple[Rank, str]]] = {}
+        self.sources: dict[int, str] = {}
         self.serial = 0
 
     def add(self, entry: Entry) -> None:
+        self.add_summary(summarize(entry), entry)
+
+    def add_summary(self, summary: Summary, entry: Entry | bytes | None = None) -> None:
+        """Add an article; ``entry`` may be the entry, its pickle, or None (fetch it later)."""
         self.serial += 1
         serial = self.serial
-        rank = (entry.published, _digest(entry), entry.source)
-        old = self.winners.get(entry.id)
+        rank = (summary.published, summary.digest, summary.source)
+        old = self.winners.get(summary.id)
         if old is not None:
-            self.contenders.setdefault(entry.id, [(old.rank, old.rank[2])])
-            self.contenders[entry.id].append((rank, entry.source))
+            self.contenders.setdefault(summary.id, [(old.rank, old.rank[2])])
+            self.contenders[summary.id].append((rank, summary.source))
             if rank <= old.rank:
                 return
-        keys = tuple((g.name, key, name) for g in self.groupings for key, name in g.keys(entry))
-        self.winners[entry.id] = _Winner(rank, serial, keys)
-        if self.reload is None:
+        keys = tuple(k for k in summary.keys if k[0] in self.names)
+        self.winners[summary.id] = _Winner(rank, serial, keys)
+        if entry is None:
+            return
+        if self.fetch is None:
             self.entries[serial] = entry
             return
-        item = (entry.published, entry.id, serial)
+        item = (summary.published, summary.id, serial)
         limit = self.settings.max_entries
         for kind, key, _ in keys:
             heap = self.heaps.get((kind, key)) or self.heaps.setdefault((kind, key), [])
@@ -146,15 +215,18 @@ class Accumulator:
         self.holders[serial] -= 1
         if not self.holders[serial]:
             del self.holders[serial]
-            del self.entries[serial]
+            self.entries.pop(serial, None)
 
     def finish(self) -> Grouped:
         limit = self.settings.max_entries
         tops: dict[tuple[str, str], list[tuple[datetime, str, int]]] = {}
         members: Counter[tuple[str, str]] = Counter()
         spellings: dict[tuple[str, str], Counter[str]] = {}
+        digests: dict[int, str] = {}
         for article, winner in self.winners.items():
             item = (winner.rank[0], article, winner.serial)
+            digests[winner.serial] = winner.rank[1]
+            self.sources[winner.serial] = winner.rank[2]
             for kind, key, name in winner.keys:
                 slot = (kind, key)
                 members[slot] += 1
@@ -164,8 +236,10 @@ class Accumulator:
                     heapq.heappush(top, item)
                 elif item > top[0]:
                     heapq.heapreplace(top, item)
-        feeds: list[Feed] = []
-        for grouping in self.groupings:
+        plans: list[FeedPlan] = []
+        for grouping in GROUPINGS:
+            if grouping.name not in self.names:
+                continue
             if grouping.name == "all":
                 keys = ["all"]
                 paths = {"all": "all"}
@@ -174,30 +248,44 @@ class Accumulator:
                 paths = {k: f"{grouping.folder}/{slug}" for k, slug in assign_slugs(keys).items()}
             for key in keys:
                 slot = (grouping.name, key)
-                newest = tuple(
-                    self._entry(serial) for _, _, serial in sorted(tops.get(slot, []), reverse=True)
-                )
+                newest = sorted(tops.get(slot, []), reverse=True)
                 name = _commonest(spellings[slot]) if slot in spellings else ""
-                feeds.append(
-                    Feed(
+                plans.append(
+                    FeedPlan(
                         grouping=grouping.name,
                         key=key,
                         name=name,
                         title=f"{self.settings.title}: {name}" if name else self.settings.title,
                         path=paths[key],
-                        entries=newest,
                         total=members[slot],
-                        updated=newest[0].published if newest else EPOCH,
+                        updated=newest[0][0] if newest else EPOCH,
+                        items=tuple(
+                            (article, digests[serial], serial) for _, article, serial in newest
+                        ),
                     )
                 )
-        return Grouped(feeds=feeds, published=len(self.winners), duplicates=self._duplicates())
+        return Grouped(plans, len(self.winners), self._duplicates(), self)
+
+    def materialize(self, plan: FeedPlan) -> Feed:
+        return Feed(
+            grouping=plan.grouping,
+            key=plan.key,
+            name=plan.name,
+            title=plan.title,
+            path=plan.path,
+            entries=tuple(self._entry(serial) for _, _, serial in plan.items),
+            total=plan.total,
+            updated=plan.updated,
+        )
 
     def _entry(self, serial: int) -> Entry:
         entry = self.entries.get(serial)
+        if isinstance(entry, bytes):
+            entry = pickle.loads(entry)
+            assert isinstance(entry, Entry)
         if entry is None:
-            source = next(w.rank[2] for w in self.winners.values() if w.serial == serial)
-            assert self.reload is not None  # without reload, every entry is kept
-            entry = self.reload(source)
+            source = self.sources[serial]
+            entry = self.fetch(source) if self.fetch is not None else None
             if entry is None:
                 raise FeedsError(f"{source}: changed while being built; build again")
             self.entries[serial] = entry
@@ -218,21 +306,6 @@ class Accumulator:
             )
         problems.sort(key=str)
         return problems
-
-
-def _digest(entry: Entry) -> str:
-    # Compact, so that a rank can be kept for every article of a large archive.
-    content = "\x00".join(
-        (
-            entry.url,
-            entry.title,
-            entry.summary,
-            *entry.paragraphs,
-            *(image.url for image in entry.images),
-            *(link.url for link in entry.related),
-        )
-    )
-    return hashlib.sha256(content.encode()).hexdigest()
 
 
 def _commonest(spellings: Counter[str]) -> str:

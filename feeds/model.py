@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,3 +106,32 @@ class Feed:
     entries: tuple[Entry, ...]
     total: int
     updated: datetime
+
+    @property
+    def size(self) -> int:
+        return len(self.entries)
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(entry.id for entry in self.entries)
+
+
+class FeedInfo(Protocol):
+    """What the index and the OPML need of a feed (a :class:`Feed` or a plan of one)."""
+
+    @property
+    def grouping(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def updated(self) -> datetime: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def ids(self) -> tuple[str, ...]: ...

@@ -40,6 +40,12 @@ class Settings:
     summary_max_chars: int = 2000
     ttl_minutes: int = 60
     allow_rejected: bool = False
+    cache: Path | None = None
+
+    @property
+    def cache_file(self) -> Path:
+        """The build cache: ``cache``, else ``.feeds-cache.sqlite`` beside the output folder."""
+        return self.cache or self.output.parent / ".feeds-cache.sqlite"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -76,6 +82,7 @@ DOCS: dict[str, str] = {
     "summary_max_chars": "excerpts longer than this are cut at a word boundary (100 or more)",
     "ttl_minutes": "how often readers should poll, in minutes (RSS `<ttl>`)",
     "allow_rejected": "exit 0 even when records were rejected",
+    "cache": "build cache file (SQLite); default `.feeds-cache.sqlite` beside the output folder",
 }
 
 
@@ -275,4 +282,5 @@ _CHECKS: dict[str, Callable[[Any, Path], Any]] = {
     "summary_max_chars": _count(100),
     "ttl_minutes": _count(1),
     "allow_rejected": _flag,
+    "cache": _folder,
 }

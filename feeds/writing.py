@@ -26,13 +26,17 @@ class WriteReport:
 
 
 def write_output(
-    folder: Path, files: Mapping[str, bytes] | Iterable[tuple[str, bytes]]
+    folder: Path,
+    files: Mapping[str, bytes] | Iterable[tuple[str, bytes]],
+    expected: Iterable[str] = (),
 ) -> WriteReport:
     """Make ``folder`` hold ``files``: write changed ones, keep identical ones, drop stale ones.
 
     ``files`` may stream (path, bytes) pairs, written as they come; a mapping is written feeds
     first. Either way the index and OPML that link to the feeds come after them, and stale files
-    are removed last, so a reader following a link never finds it missing.
+    are removed last, so a reader following a link never finds it missing. ``expected`` names
+    files that belong to the output but were not rendered again because they did not change:
+    they are kept, and counted as unchanged.
     """
     if isinstance(files, Mapping):
         files = sorted(files.items(), key=lambda item: (item[0] in LAST, item[0]))
@@ -48,6 +52,11 @@ def write_output(
             else:
                 atomic_write(target, data)
                 written.append(path)
+        for path in expected:
+            if path not in seen:
+                safe_path(folder, path)
+                seen.add(path)
+                unchanged.append(path)
         manifest = "".join(f"{p}\n" for p in sorted(seen)).encode()
         if not _same(folder / MANIFEST, manifest):
             atomic_write(folder / MANIFEST, manifest)
@@ -116,3 +125,10 @@ def _remove(folder: Path, path: str) -> bool:
         parent.rmdir()
         parent = parent.parent
     return True
+
+
+def clean_output(folder: Path) -> list[str]:
+    """Remove every file the manifest lists (what feeds wrote), then the manifest."""
+    removed = [p for p in sorted(_read_manifest(folder)) if _remove(folder, p)]
+    (folder / MANIFEST).unlink(missing_ok=True)
+    return removed

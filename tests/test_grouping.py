@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.grouping import Accumulator, _digest, assign_slugs, group, slugify
+from feeds.grouping import Accumulator, assign_slugs, group, slugify, summarize
 from feeds.model import Author, Entry
 from feeds.urls import article_id
 from tests.conftest import make_settings
@@ -164,7 +164,7 @@ def test_a_replaced_entry_frees_its_place_for_the_next_newest() -> None:
 
 
 def rank_of(e: Entry) -> tuple[object, ...]:
-    return (e.published, _digest(e), e.source)
+    return (e.published, summarize(e).digest, e.source)
 
 
 @pytest.mark.parametrize("seed", range(40))

@@ -17,7 +17,7 @@ from feeds.errors import RecordError
 from feeds.grouping import group
 from feeds.mapping import map_record
 from feeds.records import parse_record
-from feeds.rendering import render_all
+from feeds.rendering import render_feeds
 from tests.conftest import make_settings
 
 SETTINGS = make_settings(Path("/tmp/records"))
@@ -76,7 +76,7 @@ def test_any_text_gives_valid_documents_without_secrets_or_markup(case: tuple[st
         entry, _ = map_record(record, SETTINGS)
     except RecordError:
         return  # rejected with a reason; nothing to publish
-    files = dict(render_all(group([entry], SETTINGS).feeds, SETTINGS))
+    files = render_feeds(group([entry], SETTINGS).feeds, SETTINGS)
     for path, data in files.items():
         assert secured.encode() not in data, path
         if path.endswith((".rss", ".atom", ".opml")):

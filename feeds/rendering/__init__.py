@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from feeds.content import entry_html
-from feeds.model import Entry, Feed
+from feeds.model import Entry, Feed, FeedInfo
 from feeds.rendering import atom, index, jsonfeed, opml, rss
 from feeds.rendering.links import EXTENSIONS, INDEX, MEDIA_TYPES, OPML, feed_path
 from feeds.settings import Settings
@@ -32,22 +33,33 @@ FORMATS = {
 }
 
 # Documents about the whole feed set, rendered after the feeds they point to.
-SITE_DOCUMENTS: dict[str, Callable[[Sequence[Feed], Settings], bytes]] = {
+SITE_DOCUMENTS: dict[str, Callable[[Sequence[FeedInfo], Settings], bytes]] = {
     INDEX: index.render,
     OPML: opml.render,
 }
 
+Plan = TypeVar("Plan", bound=FeedInfo)
 
-def render_all(feeds: Sequence[Feed], settings: Settings) -> Iterator[tuple[str, bytes]]:
-    """Every output file and its path in the output folder, feeds first.
 
-    Each entry is rendered once per format and the fragment reused in every feed that holds
-    it. Fragments are kept only while a later feed may still need them.
+def render_all(
+    feeds: Sequence[Plan],
+    settings: Settings,
+    load: Callable[[Plan], Feed],
+    only: Container[str] | None = None,
+) -> Iterator[tuple[str, bytes]]:
+    """Every output file and its path in the output folder, feeds first, then the index and OPML.
+
+    ``load`` turns each item of ``feeds`` into a :class:`Feed` with its entries, when it is
+    rendered; ``only`` limits the feeds rendered to those paths (the index and OPML are always
+    rendered). Each entry is rendered once per format and the fragment reused in every feed that
+    holds it, and kept only while a later feed may still need it.
     """
-    remaining = Counter(entry.id for feed in feeds for entry in feed.entries)
+    chosen = [f for f in feeds if only is None or f.path in only]
+    remaining = Counter(article for f in chosen for article in f.ids)
     cache: dict[str, tuple[bytes, ...]] = {}
     formats = [FORMATS[fmt] for fmt in settings.formats]
-    for feed in feeds:
+    for info in chosen:
+        feed = load(info)
         fragments = []
         for entry in feed.entries:
             rendered = cache.get(entry.id)
@@ -64,3 +76,8 @@ def render_all(feeds: Sequence[Feed], settings: Settings) -> Iterator[tuple[str,
                 del cache[entry.id]
     for path, render in SITE_DOCUMENTS.items():
         yield path, render(feeds, settings)
+
+
+def render_feeds(feeds: Sequence[Feed], settings: Settings) -> dict[str, bytes]:
+    """Every output file of feeds already in memory."""
+    return dict(render_all(feeds, settings, lambda feed: feed))

@@ -7,7 +7,7 @@ from html import escape
 
 from feeds.dates import rfc3339
 from feeds.grouping import GROUPINGS
-from feeds.model import Feed
+from feeds.model import FeedInfo
 from feeds.rendering.links import MEDIA_TYPES, OPML, feed_path, feed_url
 from feeds.settings import Settings
 
@@ -25,7 +25,7 @@ a { color: #0645ad; }
 }"""
 
 
-def render(feeds: Sequence[Feed], settings: Settings) -> bytes:
+def render(feeds: Sequence[FeedInfo], settings: Settings) -> bytes:
     formats = settings.formats
     title = escape(settings.title)
     head = [
@@ -71,12 +71,12 @@ def render(feeds: Sequence[Feed], settings: Settings) -> bytes:
     return "\n".join(head + body + tail).encode("utf-8")
 
 
-def _row(feed: Feed, formats: Sequence[str]) -> str:
+def _row(feed: FeedInfo, formats: Sequence[str]) -> str:
     name = escape(feed.name or feed.title)
-    count = str(len(feed.entries))
-    if feed.total > len(feed.entries):
+    count = str(feed.size)
+    if feed.total > feed.size:
         count += f" of {feed.total}"
-    updated = rfc3339(feed.updated).replace("T", " ").removesuffix("Z") if feed.entries else "–"
+    updated = rfc3339(feed.updated).replace("T", " ").removesuffix("Z") if feed.size else "–"
     links = " · ".join(
         f'<a href="{escape(feed_path(feed, fmt))}" type="{MEDIA_TYPES[fmt]}">{LABELS[fmt]}</a>'
         for fmt in formats

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from feeds.model import Feed
+from feeds.model import FeedInfo
 from feeds.settings import Settings
 
 EXTENSIONS = {"rss": ".rss", "atom": ".atom", "json": ".json"}
@@ -22,12 +22,12 @@ _CONTENT_TYPES = {
 }
 
 
-def feed_path(feed: Feed, fmt: str) -> str:
+def feed_path(feed: FeedInfo, fmt: str) -> str:
     """``topics/computer-vision.atom``: the file's path in the output folder."""
     return feed.path + EXTENSIONS[fmt]
 
 
-def feed_url(settings: Settings, feed: Feed, fmt: str) -> str:
+def feed_url(settings: Settings, feed: FeedInfo, fmt: str) -> str:
     return settings.base_url + feed_path(feed, fmt)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from feeds.dates import rfc822
 from feeds.grouping import EPOCH, GROUPINGS
-from feeds.model import Feed
+from feeds.model import FeedInfo
 from feeds.rendering.links import feed_url
 from feeds.rendering.xml import Element, el, serialize
 from feeds.settings import Settings
@@ -15,7 +15,7 @@ from feeds.settings import Settings
 _PREFERENCE = ("rss", "atom", "json")
 
 
-def render(feeds: Sequence[Feed], settings: Settings) -> bytes:
+def render(feeds: Sequence[FeedInfo], settings: Settings) -> bytes:
     fmt = next(f for f in _PREFERENCE if f in settings.formats)
     updated = max((f.updated for f in feeds), default=EPOCH)
     sections: list[Element] = []
@@ -38,7 +38,7 @@ def render(feeds: Sequence[Feed], settings: Settings) -> bytes:
     return serialize(el("opml", None, head, body, version="2.0"))
 
 
-def _outline(feed: Feed, settings: Settings, fmt: str) -> Element:
+def _outline(feed: FeedInfo, settings: Settings, fmt: str) -> Element:
     return el(
         "outline",
         type="rss",

@@ -1,0 +1,212 @@
+"""Incremental builds (the SQLite build cache) give exactly the bytes of a cold build."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from feeds.cli import main
+from tests.conftest import EXAMPLES, record_text
+
+spec = importlib.util.spec_from_file_location(
+    "corpus", Path(__file__).parent.parent / "bench" / "corpus.py"
+)
+assert spec is not None
+assert spec.loader is not None
+corpus = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(corpus)
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def build(site: Path, output: str, *extra: str) -> int:
+    return main(
+        [
+            "build",
+            "-q",
+            "--settings",
+            str(site / "settings.yaml"),
+            "--output",
+            str(site / output),
+            *extra,
+        ]
+    )
+
+
+def assert_same_as_cold(site: Path) -> None:
+    shutil.rmtree(site / "cold", ignore_errors=True)
+    build(site, "cold", "--no-cache")
+    assert tree(site / "out") == tree(site / "cold")
+
+
+def edit(rng: random.Random, records: Path, round_: int) -> None:
+    files = sorted(p for p in records.rglob("*.txt"))
+    for path in rng.sample(files, 5):  # edits of every kind
+        text = path.read_text()
+        choice = rng.randrange(6)
+        if choice == 0:
+            text = text.replace('excerpt: "', f'excerpt: "Edited {round_}. ', 1)
+        elif choice == 1:
+            text = text.replace(
+                "publishedDateTime: 20",
+                "publishedDateTime: 20" if rng.random() < 0.5 else "publishedDateTime: 19",
+                1,
+            )
+            text = text.replace("T", "T", 1)
+        elif choice == 2:
+            text = text.replace("topics:\n", "topics:\n  - Fresh Topic\n", 1)
+        elif choice == 3:
+            text = text.replace("published: true", "published: false")
+        elif choice == 4:
+            text = text.replace("title: ", "title: \n  bad: [", 1)  # now broken YAML
+        else:
+            text = text.replace('title: "', 'title: "Retitled ', 1)
+        path.write_text(text)
+    for path in rng.sample(files, 2):
+        path.unlink()
+    for path in rng.sample([p for p in files if p.exists()], 2):  # renamed and moved
+        target = records / "moved" / f"r{round_}-{path.name}"
+        target.parent.mkdir(exist_ok=True)
+        path.rename(target)
+    for path in rng.sample([p for p in files if p.exists()], 2):  # touched, same bytes
+        stamp = rng.randrange(10**9)
+        os.utime(path, (stamp, stamp))
+    survivors = list(records.rglob("*.txt"))
+    for n in range(3):  # new records, one a duplicate of an existing article
+        url = f"https://new.example/{round_}/{n}"
+        if n == 0 and survivors:
+            found = [
+                line
+                for line in rng.choice(survivors).read_text().splitlines()
+                if line.startswith("webUrl: ")
+            ]
+            url = found[0].split('"')[1] if found else url
+        (records / f"new-{round_}-{n}.txt").write_text(
+            record_text(
+                title=f"New {round_} {n}",
+                webUrl=url,
+                publishedDateTime=f"2030-01-0{n + 1}T00:00:00Z",
+                topics=[rng.choice(["AI", "Climate", "Brand New"])],
+            )
+        )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_edits_give_the_bytes_of_a_cold_build(tmp_path: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    records = tmp_path / "records"
+    corpus.generate(records, 150, seed)
+    (tmp_path / "settings.yaml").write_text(
+        "title: Incremental\nrecords: records\nmax_entries: 5\n"
+    )
+    build(tmp_path, "out")
+    assert_same_as_cold(tmp_path)
+    for round_ in range(4):
+        edit(rng, records, round_)
+        build(tmp_path, "out")
+        assert_same_as_cold(tmp_path)
+
+
+def test_nothing_changed_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "records")
+    (tmp_path / "settings.yaml").write_text("title: Same\nrecords: records\n")
+    build(tmp_path, "out")
+    capsys.readouterr()
+    assert build(tmp_path, "out") == 0
+    summary = capsys.readouterr().out
+    assert (
+        "14 records read, 13 published, 1 unpublished, 0 duplicates, 0 rejected; 22 feeds: 0 files written, 68 unchanged, 0 removed"
+        in summary
+    )
+
+
+def test_only_the_affected_feeds_are_rendered_again(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "records")
+    (tmp_path / "settings.yaml").write_text("title: Same\nrecords: records\n")
+    build(tmp_path, "out")
+    record = tmp_path / "records" / "005_cpp-safety-profiles.txt"
+    record.write_text(record.read_text().replace('excerpt: "', 'excerpt: "Edited. ', 1))
+    capsys.readouterr()
+    build(tmp_path, "out")
+    summary = capsys.readouterr().out
+    # all, 3 topics and 1 provider, in 3 formats, plus the unchanged index and OPML
+    assert "15 files written, 53 unchanged" in summary
+    assert_same_as_cold(tmp_path)
+
+
+def test_rejected_records_are_reported_again_from_the_cache(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "records")
+    (tmp_path / "records" / "broken.txt").write_text("---\ntitle: [\n---\n")
+    (tmp_path / "settings.yaml").write_text("title: Same\nrecords: records\n")
+    assert build(tmp_path, "out") == 1
+    first = capsys.readouterr().err
+    assert build(tmp_path, "out") == 1
+    assert capsys.readouterr().err == first
+    assert "broken.txt: (yaml): not valid YAML" in first
+
+
+@pytest.mark.parametrize("damage", ["garbage", "empty", "truncate", "delete"])
+def test_a_damaged_or_missing_cache_falls_back_to_a_full_build(tmp_path: Path, damage: str) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "records")
+    (tmp_path / "settings.yaml").write_text("title: Damaged\nrecords: records\n")
+    build(tmp_path, "out")
+    cache = tmp_path / ".feeds-cache.sqlite"
+    assert cache.exists()
+    record = tmp_path / "records" / "001_grid-battery-milestone.txt"
+    record.write_text(record.read_text().replace('title: "', 'title: "Changed: ', 1))
+    if damage == "garbage":
+        cache.write_bytes(b"this is not a database" * 100)
+    elif damage == "empty":
+        cache.write_bytes(b"")
+    elif damage == "truncate":
+        cache.write_bytes(cache.read_bytes()[:3000])
+    else:
+        cache.unlink()
+    assert build(tmp_path, "out") == 0
+    assert_same_as_cold(tmp_path)
+
+
+def test_changed_settings_rebuild_everything(tmp_path: Path) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "records")
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("title: Before\nrecords: records\n")
+    build(tmp_path, "out")
+    settings.write_text("title: After\nrecords: records\nmax_entries: 2\n")
+    build(tmp_path, "out")
+    assert_same_as_cold(tmp_path)
+    assert b"<title>After</title>" in (tmp_path / "out" / "all.rss").read_bytes()
+
+
+def test_a_deleted_or_edited_output_file_is_written_again(tmp_path: Path) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "records")
+    (tmp_path / "settings.yaml").write_text("title: Outputs\nrecords: records\n")
+    build(tmp_path, "out")
+    (tmp_path / "out" / "topics" / "climate.atom").unlink()
+    (tmp_path / "out" / "all.json").write_text("{}")
+    build(tmp_path, "out")
+    assert_same_as_cold(tmp_path)
+
+
+def test_clean_removes_the_cache_and_what_feeds_wrote(tmp_path: Path) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "records")
+    (tmp_path / "settings.yaml").write_text("title: Clean\nrecords: records\noutput: out\n")
+    build(tmp_path, "out")
+    (tmp_path / "out" / "keep-me.txt").write_text("mine")
+    assert main(["clean", "--settings", str(tmp_path / "settings.yaml")]) == 0
+    assert not (tmp_path / ".feeds-cache.sqlite").exists()
+    assert [p.name for p in (tmp_path / "out").rglob("*")] == ["keep-me.txt"]
