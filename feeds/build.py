@@ -66,7 +66,8 @@ def process(path: Path, rel: str, settings: Settings) -> Outcome:
         error = RecordError(shown, "(record)", f"unexpected {type(e).__name__}: {e}")
         return Outcome(rel, size, mtime, error=error)
     blob = freeze(entry)
-    return Outcome(rel, size, mtime, summarize(entry, blob), blob, warnings=tuple(problems))
+    summary = summarize(entry, blob, source=rel)
+    return Outcome(rel, size, mtime, summary, blob, warnings=tuple(problems))
 
 
 def _process_chunk(chunk: Sequence[str], folder: Path, settings: Settings) -> list[Outcome]:
@@ -175,21 +176,22 @@ def run(
     if cache is not None and not changed and not removed and _outputs_intact(settings, state):
         return _unchanged(settings, rels, state, cache)
 
-    fresh: dict[str, Outcome] = {}
+    fresh: dict[str, FileState] = {}
     blobs: list[tuple[str, bytes]] = []
 
-    def fetch(source: str) -> Entry | None:
-        rel = Path(os.path.abspath(source)).relative_to(folder.resolve()).as_posix()
+    def fetch(rel: str) -> Entry | None:
         blob = cache.entry_blob(rel) if cache is not None else None
         if blob is None:
             blob = process(folder / rel, rel, settings).blob
         return None if blob is None else pickle.loads(blob)
 
-    accumulator = Accumulator(settings, fetch)
+    accumulator = Accumulator(settings, fetch, lambda rel: display(folder / rel))
     if progress is not None:
         progress.reading(len(changed))
     for outcome in outcomes(settings, changed, workers):
-        fresh[outcome.rel] = outcome
+        fresh[outcome.rel] = _state_of(outcome)
+        if outcome.summary is not None:
+            accumulator.add_summary(outcome.summary, outcome.blob)
         if outcome.blob is not None and cache is not None:
             blobs.append((outcome.rel, outcome.blob))
             if len(blobs) >= 2000:
@@ -206,29 +208,20 @@ def run(
     drafts = 0
     files: dict[str, FileState] = {}
     for rel in rels:
-        new = fresh.get(rel)
-        if new is not None:
-            files[rel] = _state_of(new)
-            summary, blob = new.summary, new.blob
-        else:
-            files[rel] = state.files[rel]
-            summary, blob = _summary(files[rel], folder / rel), None
-        known = files[rel]
-        shown = display(folder / rel)
-        if summary is not None:
-            accumulator.add_summary(summary, blob)
+        known = files[rel] = fresh.get(rel) or state.files[rel]
+        if known.summary is not None:
+            if rel not in fresh:
+                accumulator.add_summary(_summary(known, rel))
         elif known.error is not None:
-            rejected.append(RecordError(shown, *known.error))
+            rejected.append(RecordError(display(folder / rel), *known.error))
         elif known.draft:
             drafts += 1
-        warnings.extend(Problem(shown, f, reason) for f, reason in known.warnings)
+        if known.warnings:
+            shown = display(folder / rel)
+            warnings.extend(Problem(shown, f, reason) for f, reason in known.warnings)
     grouped = accumulator.finish()
     state.files = files
-    base = settings.records
-    state.duplicates = [
-        (Path(os.path.abspath(p.path)).relative_to(base).as_posix(), p.reason)
-        for p in grouped.duplicates
-    ]
+    state.duplicates = [(p.path, p.reason) for p in grouped.duplicates]
     dirty = None
     if cache is not None:
         damaged = _damaged_outputs(settings, state)
@@ -271,11 +264,10 @@ def _state_of(outcome: Outcome) -> FileState:
     )
 
 
-def _summary(known: FileState, path: Path) -> Summary | None:
-    if known.summary is None:
-        return None
+def _summary(known: FileState, rel: str) -> Summary:
+    assert known.summary is not None
     article, published, digest, keys = known.summary
-    return Summary(article, published, digest, display(path), keys)
+    return Summary(article, published, digest, rel, keys)
 
 
 def _stat(path: Path) -> tuple[int, int]:
@@ -310,15 +302,13 @@ def _unchanged(settings: Settings, rels: list[str], state: State, cache: Cache) 
     drafts = 0
     for rel in rels:
         known = state.files[rel]
-        shown = display(settings.records / rel)
-        if known.error is not None:
-            rejected.append(RecordError(shown, *known.error))
         drafts += known.draft
-        warnings.extend(Problem(shown, f, reason) for f, reason in known.warnings)
-    warnings.extend(
-        Problem(display(settings.records / rel), "webUrl", reason)
-        for rel, reason in state.duplicates
-    )
+        if known.error is not None or known.warnings:
+            shown = display(settings.records / rel)
+            if known.error is not None:
+                rejected.append(RecordError(shown, *known.error))
+            warnings.extend(Problem(shown, f, reason) for f, reason in known.warnings)
+    warnings.extend(Problem(path, "webUrl", reason) for path, reason in state.duplicates)
     articles = {known.summary[0] for known in state.files.values() if known.summary is not None}
     published = len(articles)
     with_entries = sum(1 for known in state.files.values() if known.summary is not None)

@@ -72,7 +72,7 @@ class Summary:
     keys: tuple[tuple[str, str, str], ...]
 
 
-def summarize(entry: Entry, blob: bytes | None = None) -> Summary:
+def summarize(entry: Entry, blob: bytes | None = None, source: str | None = None) -> Summary:
     """The entry's rank data and the (grouping, key, name) of every feed that would hold it.
 
     The digest covers everything a renderer can show, so a changed digest is exactly a changed
@@ -80,7 +80,7 @@ def summarize(entry: Entry, blob: bytes | None = None) -> Summary:
     """
     keys = tuple((g.name, key, name) for g in GROUPINGS for key, name in g.keys(entry))
     digest = hashlib.sha256(blob or freeze(entry)).hexdigest()[:32]
-    return Summary(entry.id, entry.published, digest, entry.source, keys)
+    return Summary(entry.id, entry.published, digest, source or entry.source, keys)
 
 
 def freeze(entry: Entry) -> bytes:
@@ -161,10 +161,14 @@ class Accumulator:
     """
 
     def __init__(
-        self, settings: Settings, fetch: Callable[[str], Entry | None] | None = None
+        self,
+        settings: Settings,
+        fetch: Callable[[str], Entry | None] | None = None,
+        describe: Callable[[str], str] = str,
     ) -> None:
         self.settings = settings
         self.fetch = fetch
+        self.describe = describe
         self.names = {g.name for g in GROUPINGS if g.name in settings.groupings}
         self.heaps: dict[tuple[str, str], list[tuple[datetime, str, int]]] = {}
         self.winners: dict[str, _Winner] = {}
@@ -295,10 +299,10 @@ class Accumulator:
         problems: list[Problem] = []
         for article, contenders in self.contenders.items():
             contenders.sort(reverse=True)
-            winner = contenders[0][1]
+            winner = self.describe(contenders[0][1])
             problems.extend(
                 Problem(
-                    source,
+                    self.describe(source),
                     "webUrl",
                     f"same article as {winner} (id {article}); only the newer is published",
                 )
