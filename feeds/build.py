@@ -11,26 +11,44 @@ from __future__ import annotations
 import os
 import pickle
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Protocol
 
-from feeds.cache import Cache, FileState, State
+from feeds.cache import Cache, FileState, Report, State
 from feeds.errors import FeedsError, Problem, RecordError
 from feeds.grouping import Accumulator, FeedPlan, Grouped, Summary, freeze, summarize
 from feeds.mapping import map_record
 from feeds.model import Entry, Feed
-from feeds.records import find_records, read_record
+from feeds.records import read_record, scan_records
 from feeds.rendering import SITE_DOCUMENTS, render_all
 from feeds.rendering.links import feed_path
 from feeds.settings import Settings
+from feeds.writing import OutputWriter, WriteReport
 
-# Below this many files a process pool costs more than it saves.
+# Below this many files (feeds) a process pool costs more than it saves.
 PARALLEL_MIN = 1500
+PARALLEL_MIN_FEEDS = 60
 CHUNK = 200
+_WRITING: tuple[Build, Path, list[list[FeedPlan]]] | None = None
+
+
+def _write_part(index: int) -> tuple[list[str], list[str]]:
+    """In a forked child: render and write one part of the feeds."""
+    assert _WRITING is not None
+    build, folder, parts = _WRITING
+    if build.cache is not None:
+        build.cache.reopen()
+    writer = OutputWriter(folder)
+    part = parts[index]
+    for path, data in render_all(part, build.settings, build._load):
+        if path not in SITE_DOCUMENTS:
+            writer.write(path, data)
+    return writer.written, writer.unchanged
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,7 +153,7 @@ class Build:
     def expected(self) -> set[str]:
         """Every file this build's output folder holds."""
         if self.grouped is None and self.state is not None:  # nothing changed
-            return set(self.state.outputs)
+            return set(self.state.report.outputs)
         paths = {feed_path(plan, fmt) for plan in self.plans for fmt in self.settings.formats}
         return paths | set(SITE_DOCUMENTS)
 
@@ -147,12 +165,69 @@ class Build:
             self.plans, self.settings, self.grouped.accumulator.materialize, self.dirty
         )
 
+    def to_render(self) -> int:
+        """How many documents :meth:`write` renders (the rest did not change)."""
+        feeds = len(self.plans) if self.dirty is None else len(self.dirty)
+        if self.grouped is None:
+            return 0
+        return feeds * len(self.settings.formats) + len(SITE_DOCUMENTS)
+
+    def write(
+        self,
+        folder: Path,
+        *,
+        workers: int | None = None,
+        done: Callable[[int], None] | None = None,
+    ) -> WriteReport:
+        """Render and write the documents that changed, feeds on every core, then the index
+        and OPML, then the manifest; ``done(n)`` is told as documents are written."""
+        writer = OutputWriter(folder)
+        workers = workers or available_cores()
+        plans = [p for p in self.plans if self.dirty is None or p.path in self.dirty]
+        if self.grouped is None:
+            return writer.finish(self.expected())
+        if workers > 1 and len(plans) >= PARALLEL_MIN_FEEDS:
+            self._write_in_parallel(writer, plans, workers, done)
+            documents = render_all(self.plans, self.settings, self._load, only=())
+        else:
+            documents = self.documents()
+        for path, data in documents:
+            writer.write(path, data)
+            if done is not None:
+                done(1)
+        return writer.finish(self.expected())
+
+    def _load(self, plan: FeedPlan) -> Feed:
+        assert self.grouped is not None
+        return self.grouped.accumulator.materialize(plan)
+
+    def _write_in_parallel(
+        self,
+        writer: OutputWriter,
+        plans: list[FeedPlan],
+        workers: int,
+        done: Callable[[int], None] | None,
+    ) -> None:
+        global _WRITING  # read by the forked children, which inherit this build in memory
+        parts = [plans[i :: workers * 2] for i in range(workers * 2)]
+        _WRITING = (self, writer.folder, parts)
+        if self.cache is not None:
+            self.cache.db.commit()  # the children read entries through their own connection
+        try:
+            with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+                for n, (written, unchanged) in enumerate(pool.map(_write_part, range(len(parts)))):
+                    writer.merge(written, unchanged)
+                    if done is not None:
+                        done(len(parts[n]) * len(self.settings.formats))
+        finally:
+            _WRITING = None
+
     def commit(self, outputs: dict[str, tuple[int, int]]) -> None:
         """Remember this build in the cache, once its files are written."""
         if self.cache is None or self.state is None:
             return
-        self.state.signatures = {plan.path: plan.signature() for plan in self.plans}
-        self.state.outputs = outputs
+        self.state.report.signatures = {plan.path: plan.signature() for plan in self.plans}
+        self.state.report.outputs = outputs
         self.cache.save(self.state)
         self.cache.close()
 
@@ -168,16 +243,16 @@ def run(
     if not settings.records.is_dir():
         raise FeedsError(f"records folder not found: {display(settings.records)}")
     folder = settings.records
-    rels = [p.relative_to(folder).as_posix() for p in find_records(folder)]
-    state = cache.state() if cache is not None else State()
-    stats = {rel: _stat(folder / rel) for rel in rels} if cache is not None else {}
-    changed = [rel for rel in rels if _moved(state.files.get(rel), stats.get(rel))]
-    removed = state.files.keys() - set(rels)
-    if cache is not None and not changed and not removed and _outputs_intact(settings, state):
-        return _unchanged(settings, rels, state, cache)
-
-    fresh: dict[str, FileState] = {}
-    blobs: list[tuple[str, bytes]] = []
+    scanned = scan_records(folder)
+    stats = {rel: (size, mtime) for rel, size, mtime in scanned}
+    rels = [rel for rel, _, _ in scanned]
+    state = cache.quick_state() if cache is not None else State()
+    if cache is not None and stats == state.stats and _outputs_intact(settings, state.report):
+        return _unchanged(settings, rels, cache)
+    if cache is not None:
+        state = cache.full_state(state)
+    changed = [rel for rel in rels if state.stats.get(rel) != stats[rel] or rel not in state.files]
+    removed = state.files.keys() - stats.keys()
 
     def fetch(rel: str) -> Entry | None:
         blob = cache.entry_blob(rel) if cache is not None else None
@@ -186,6 +261,8 @@ def run(
         return None if blob is None else pickle.loads(blob)
 
     accumulator = Accumulator(settings, fetch, lambda rel: display(folder / rel))
+    fresh: dict[str, FileState] = {}
+    blobs: list[tuple[str, bytes]] = []
     if progress is not None:
         progress.reading(len(changed))
     for outcome in outcomes(settings, changed, workers):
@@ -203,33 +280,24 @@ def run(
         cache.put_entries(blobs)
         cache.drop_entries(removed)
 
-    rejected: list[RecordError] = []
-    warnings: list[Problem] = []
-    drafts = 0
-    files: dict[str, FileState] = {}
-    for rel in rels:
-        known = files[rel] = fresh.get(rel) or state.files[rel]
-        if known.summary is not None:
-            if rel not in fresh:
-                accumulator.add_summary(_summary(known, rel))
-        elif known.error is not None:
-            rejected.append(RecordError(display(folder / rel), *known.error))
-        elif known.draft:
-            drafts += 1
-        if known.warnings:
-            shown = display(folder / rel)
-            warnings.extend(Problem(shown, f, reason) for f, reason in known.warnings)
+    files = {rel: fresh.get(rel) or state.files[rel] for rel in rels}
+    for rel, (summary, _, _, _) in files.items():
+        if summary is not None and rel not in fresh:
+            accumulator.add_summary(_summary(summary, rel))
+    rejected, warnings, drafts = _problems(folder, files)
     grouped = accumulator.finish()
-    state.files = files
-    state.duplicates = [(p.path, p.reason) for p in grouped.duplicates]
     dirty = None
     if cache is not None:
-        damaged = _damaged_outputs(settings, state)
+        damaged = _damaged_outputs(settings, state.report)
         dirty = frozenset(
             plan.path
             for plan in grouped.plans
-            if state.signatures.get(plan.path) != plan.signature() or plan.path in damaged
+            if state.report.signatures.get(plan.path) != plan.signature() or plan.path in damaged
         )
+    report = Report(
+        published=grouped.published,
+        duplicates=[(p.path, p.reason) for p in grouped.duplicates],
+    )
     return Build(
         settings=settings,
         plans=tuple(grouped.plans),
@@ -242,32 +310,45 @@ def run(
         grouped=grouped,
         dirty=dirty,
         cache=cache,
-        state=state,
+        state=State(stats=stats, files=files, report=report),
         changed=len(changed) + len(removed),
         feed_count=len(grouped.plans),
     )
+
+
+def _problems(
+    folder: Path, files: dict[str, FileState]
+) -> tuple[list[RecordError], list[Problem], int]:
+    """Rejected records, warnings and the number of drafts, in path order."""
+    rejected: list[RecordError] = []
+    warnings: list[Problem] = []
+    drafts = 0
+    for rel, (_, draft, error, problems) in files.items():
+        drafts += draft
+        if error is not None or problems:
+            shown = display(folder / rel)
+            if error is not None:
+                rejected.append(RecordError(shown, *error))
+            warnings.extend(Problem(shown, f, reason) for f, reason in problems)
+    return rejected, warnings, drafts
 
 
 def _state_of(outcome: Outcome) -> FileState:
     summary = None
     if outcome.summary is not None:
         s = outcome.summary
-        summary = (s.id, s.published, s.digest, s.keys)
+        keys = "\x1e".join("\x1f".join(key) for key in s.keys)
+        summary = (s.id, int(s.published.timestamp()), s.digest, keys)
     error = (outcome.error.field, outcome.error.reason) if outcome.error is not None else None
-    return FileState(
-        size=outcome.size,
-        mtime_ns=outcome.mtime_ns,
-        summary=summary,
-        draft=outcome.draft,
-        error=error,
-        warnings=tuple((w.field, w.reason) for w in outcome.warnings),
-    )
+    warnings = tuple((w.field, w.reason) for w in outcome.warnings)
+    return (summary, outcome.draft, error, warnings)
 
 
-def _summary(known: FileState, rel: str) -> Summary:
-    assert known.summary is not None
-    article, published, digest, keys = known.summary
-    return Summary(article, published, digest, rel, keys)
+def _summary(known: tuple[str, int, str, str], rel: str) -> Summary:
+    article, published, digest, keys = known
+    grouped = tuple(tuple(key.split("\x1f")) for key in keys.split("\x1e")) if keys else ()
+    moment = datetime.fromtimestamp(published, UTC)
+    return Summary(article, moment, digest, rel, grouped)  # type: ignore[arg-type]
 
 
 def _stat(path: Path) -> tuple[int, int]:
@@ -278,54 +359,40 @@ def _stat(path: Path) -> tuple[int, int]:
     return (stat.st_size, stat.st_mtime_ns)
 
 
-def _moved(known: FileState | None, stat: tuple[int, int] | None) -> bool:
-    return known is None or stat is None or (known.size, known.mtime_ns) != stat
-
-
-def _damaged_outputs(settings: Settings, state: State) -> set[str]:
+def _damaged_outputs(settings: Settings, report: Report) -> set[str]:
     """Feed paths (without extension) whose output files are not as the last build left them."""
     damaged = set()
-    for path, recorded in state.outputs.items():
+    for path, recorded in report.outputs.items():
         if _stat(settings.output / path) != recorded:
             damaged.add(path.rsplit(".", 1)[0])
     return damaged
 
 
-def _outputs_intact(settings: Settings, state: State) -> bool:
-    return bool(state.outputs) and not _damaged_outputs(settings, state)
+def _outputs_intact(settings: Settings, report: Report) -> bool:
+    return bool(report.outputs) and not _damaged_outputs(settings, report)
 
 
-def _unchanged(settings: Settings, rels: list[str], state: State, cache: Cache) -> Build:
+def _unchanged(settings: Settings, rels: list[str], cache: Cache) -> Build:
     """Nothing changed since the last build: report it again, render nothing."""
-    rejected: list[RecordError] = []
-    warnings: list[Problem] = []
-    drafts = 0
-    for rel in rels:
-        known = state.files[rel]
-        drafts += known.draft
-        if known.error is not None or known.warnings:
-            shown = display(settings.records / rel)
-            if known.error is not None:
-                rejected.append(RecordError(shown, *known.error))
-            warnings.extend(Problem(shown, f, reason) for f, reason in known.warnings)
-    warnings.extend(Problem(path, "webUrl", reason) for path, reason in state.duplicates)
-    articles = {known.summary[0] for known in state.files.values() if known.summary is not None}
-    published = len(articles)
-    with_entries = sum(1 for known in state.files.values() if known.summary is not None)
+    state = cache.full_state(cache.quick_state())
+    rejected, warnings, drafts = _problems(settings.records, state.files)
+    report = state.report
+    warnings.extend(Problem(path, "webUrl", reason) for path, reason in report.duplicates)
+    with_entries = sum(1 for summary, _, _, _ in state.files.values() if summary is not None)
     cache.close()
     return Build(
         settings=settings,
         plans=(),
         records=len(rels),
-        published=published,
+        published=report.published,
         drafts=drafts,
-        duplicates=with_entries - published,
+        duplicates=with_entries - report.published,
         rejected=tuple(rejected),
         warnings=tuple(warnings),
         grouped=None,
         cache=None,
         state=state,
-        feed_count=len(state.signatures),
+        feed_count=len(report.signatures),
     )
 
 

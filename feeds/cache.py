@@ -19,29 +19,32 @@ from typing import Any
 
 from feeds.settings import Settings
 
-SCHEMA = 1
+SCHEMA = 2
+
+
+# What the last build knew of one record file, as a plain tuple (100,000 of them load in a
+# fraction of a second): (summary, draft, error, warnings), where summary is
+# (id, published as POSIX seconds, digest, feed keys) of a published entry, error is
+# (field, reason) and warnings are (field, reason) pairs.
+FileState = tuple[Any, bool, Any, tuple[tuple[str, str], ...]]
 
 
 @dataclass(slots=True)
-class FileState:
-    """One record file as the last build saw it."""
+class Report:
+    """What a build with nothing to do prints again, and the outputs it must find intact."""
 
-    size: int
-    mtime_ns: int
-    summary: tuple[Any, ...] | None = None
-    """(id, published, digest, keys) of a published entry."""
-    draft: bool = False
-    error: tuple[str, str] | None = None
-    warnings: tuple[tuple[str, str], ...] = ()
+    published: int = 0
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
+    """(record path as shown, reason) of every record that lost to a duplicate."""
+    signatures: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
 class State:
+    stats: dict[str, tuple[int, int]] = field(default_factory=dict)
     files: dict[str, FileState] = field(default_factory=dict)
-    signatures: dict[str, str] = field(default_factory=dict)
-    outputs: dict[str, tuple[int, int]] = field(default_factory=dict)
-    duplicates: list[tuple[str, str]] = field(default_factory=list)
-    """(record path, reason) of every record that lost to a duplicate."""
+    report: Report = field(default_factory=Report)
 
 
 def fingerprint(settings: Settings) -> str:
@@ -84,17 +87,30 @@ class Cache:
         db.commit()
         return db
 
-    def state(self) -> State:
-        """The last build's state, or an empty one (so every file counts as changed)."""
+    def load(self, *keys: str) -> list[Any]:
+        """The pickled values saved under ``keys``; an unreadable cache starts afresh."""
         try:
-            row = self.db.execute("SELECT value FROM meta WHERE key = 'state'").fetchone()
-            if row is not None:
-                state = pickle.loads(row[0])
-                if isinstance(state, State):
-                    return state
+            values = []
+            for key in keys:
+                row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+                values.append(None if row is None else pickle.loads(row[0]))
+            return values
         except (sqlite3.Error, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
             self.db.close()
             self.db = self._fresh()
+            return [None] * len(keys)
+
+    def quick_state(self) -> State:
+        """The file stats and the report only: enough to see that nothing changed."""
+        stats, report = self.load("stats", "report")
+        if isinstance(stats, dict) and isinstance(report, Report):
+            return State(stats=stats, report=report)
+        return State()
+
+    def full_state(self, quick: State) -> State:
+        (files,) = self.load("files")
+        if isinstance(files, dict) and files.keys() == quick.stats.keys():
+            return State(stats=quick.stats, files=files, report=quick.report)
         return State()
 
     def entry_blob(self, path: str) -> bytes | None:
@@ -108,12 +124,21 @@ class Cache:
         self.db.executemany("DELETE FROM entries WHERE path = ?", ((p,) for p in paths))
 
     def save(self, state: State) -> None:
-        blob = pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('state', ?)", (blob,))
+        for key, value in (
+            ("stats", state.stats),
+            ("files", state.files),
+            ("report", state.report),
+        ):
+            blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, blob))
         self.db.execute(
             "INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (self.fingerprint,)
         )
         self.db.commit()
+
+    def reopen(self) -> None:
+        """A connection of this process's own (after a fork, the parent's must not be used)."""
+        self.db = sqlite3.connect(self.path)
 
     def close(self) -> None:
         self.db.close()

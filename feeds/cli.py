@@ -16,7 +16,7 @@ from feeds.progress import BuildProgress
 from feeds.rendering import SITE_DOCUMENTS
 from feeds.rendering.links import INDEX
 from feeds.settings import DEFAULT_FILE, Settings, load_settings
-from feeds.writing import clean_output, write_output
+from feeds.writing import clean_output
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -182,15 +182,8 @@ def run_build(args: argparse.Namespace) -> int:
     with BuildProgress(enabled=not args.quiet and sys.stderr.isatty()) as progress:
         result = run(settings, cache=cache, progress=progress)
         _report(result)
-        expected = result.expected()
-        rendered = (
-            len(result.dirty) * len(settings.formats) + 2
-            if result.dirty is not None
-            else len(expected)
-        )
-        documents = progress.writing(result.documents(), rendered)
-        written = write_output(settings.output, documents, expected)
-    result.commit({path: _stat(settings.output / path) for path in expected})
+        written = result.write(settings.output, done=progress.writing(result.to_render()))
+    result.commit({path: _stat(settings.output / path) for path in result.expected()})
     seconds = time.perf_counter() - started
     out = display(settings.output)
     print(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -77,11 +77,12 @@ class BuildProgress:
         note = f"{self.rejected} rejected" if self.rejected else ""
         self.display.update(self.task, advance=1, note=note, rate=f"{rate:,.0f} files/s")
 
-    def writing(
-        self, documents: Iterable[tuple[str, bytes]], total: int
-    ) -> Iterator[tuple[str, bytes]]:
+    def writing(self, total: int) -> Callable[[int], None]:
+        """Start the writing phase; the returned function is told how many documents are done."""
         self._show("writing feeds", total)
-        for document in documents:
-            yield document
+
+        def done(count: int) -> None:
             if self.task is not None:
-                self.display.update(self.task, advance=1)
+                self.display.update(self.task, advance=count)
+
+        return done

@@ -40,30 +40,61 @@ def write_output(
     """
     if isinstance(files, Mapping):
         files = sorted(files.items(), key=lambda item: (item[0] in LAST, item[0]))
-    written, unchanged, seen = [], [], set()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        previous = _read_manifest(folder)
-        for path, data in files:
-            target = safe_path(folder, path)
-            seen.add(path)
+    writer = OutputWriter(folder)
+    for path, data in files:
+        writer.write(path, data)
+    return writer.finish(expected)
+
+
+class OutputWriter:
+    """Writes one build's files into ``folder``; several processes may write parts of it, and
+    one ``finish`` records the manifest and removes what is stale."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.written: list[str] = []
+        self.unchanged: list[str] = []
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self.previous = _read_manifest(folder)
+        except OSError as e:
+            raise _failure(e, folder) from e
+
+    def write(self, path: str, data: bytes) -> None:
+        target = safe_path(self.folder, path)
+        try:
             if _same(target, data):
-                unchanged.append(path)
+                self.unchanged.append(path)
             else:
                 atomic_write(target, data)
-                written.append(path)
+                self.written.append(path)
+        except OSError as e:
+            raise _failure(e, self.folder) from e
+
+    def merge(self, written: Iterable[str], unchanged: Iterable[str]) -> None:
+        """Count files another process wrote into the same folder."""
+        self.written.extend(written)
+        self.unchanged.extend(unchanged)
+
+    def finish(self, expected: Iterable[str] = ()) -> WriteReport:
+        seen = {*self.written, *self.unchanged}
         for path in expected:
             if path not in seen:
-                safe_path(folder, path)
+                safe_path(self.folder, path)
                 seen.add(path)
-                unchanged.append(path)
-        manifest = "".join(f"{p}\n" for p in sorted(seen)).encode()
-        if not _same(folder / MANIFEST, manifest):
-            atomic_write(folder / MANIFEST, manifest)
-        removed = [p for p in sorted(previous - seen) if _remove(folder, p)]
-    except OSError as e:
-        raise WriteError(f"cannot write {e.filename or folder}: {e.strerror or e}") from e
-    return WriteReport(tuple(written), tuple(unchanged), tuple(removed))
+                self.unchanged.append(path)
+        try:
+            manifest = "".join(f"{p}\n" for p in sorted(seen)).encode()
+            if not _same(self.folder / MANIFEST, manifest):
+                atomic_write(self.folder / MANIFEST, manifest)
+            removed = [p for p in sorted(self.previous - seen) if _remove(self.folder, p)]
+        except OSError as e:
+            raise _failure(e, self.folder) from e
+        return WriteReport(tuple(self.written), tuple(self.unchanged), tuple(removed))
+
+
+def _failure(error: OSError, folder: Path) -> WriteError:
+    return WriteError(f"cannot write {error.filename or folder}: {error.strerror or error}")
 
 
 def safe_path(folder: Path, path: str) -> Path:
