@@ -14,10 +14,9 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from feeds.cache import Cache, FileState, Report, State
 from feeds.errors import FeedsError, Problem, RecordError
@@ -337,18 +336,20 @@ def _state_of(outcome: Outcome) -> FileState:
     summary = None
     if outcome.summary is not None:
         s = outcome.summary
-        keys = "\x1e".join("\x1f".join(key) for key in s.keys)
-        summary = (s.id, int(s.published.timestamp()), s.digest, keys)
+        # Shared key objects: the saved state then holds each feed key once, and loads fast.
+        keys = tuple(_SHARED.setdefault(key, key) for key in s.keys)
+        summary = (s.id, s.published, s.digest, keys)
     error = (outcome.error.field, outcome.error.reason) if outcome.error is not None else None
     warnings = tuple((w.field, w.reason) for w in outcome.warnings)
     return (summary, outcome.draft, error, warnings)
 
 
-def _summary(known: tuple[str, int, str, str], rel: str) -> Summary:
+def _summary(known: tuple[Any, ...], rel: str) -> Summary:
     article, published, digest, keys = known
-    grouped = tuple(tuple(key.split("\x1f")) for key in keys.split("\x1e")) if keys else ()
-    moment = datetime.fromtimestamp(published, UTC)
-    return Summary(article, moment, digest, rel, grouped)  # type: ignore[arg-type]
+    return Summary(article, published, digest, rel, keys)
+
+
+_SHARED: dict[Any, Any] = {}
 
 
 def _stat(path: Path) -> tuple[int, int]:

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from feeds.errors import FeedsError, Problem
 from feeds.mapping import fold
@@ -66,10 +67,12 @@ class Summary:
     """What grouping needs to know of an entry; small enough to keep one per article."""
 
     id: str
-    published: datetime
+    published: int
+    """POSIX seconds: entries have whole-second dates, and ints compare and load fastest."""
     digest: str
     source: str
-    keys: tuple[tuple[str, str, str], ...]
+    keys: tuple[tuple[tuple[str, str], str], ...]
+    """((grouping, key), name) of every feed of every grouping that holds the entry."""
 
 
 def summarize(entry: Entry, blob: bytes | None = None, source: str | None = None) -> Summary:
@@ -78,9 +81,10 @@ def summarize(entry: Entry, blob: bytes | None = None, source: str | None = None
     The digest covers everything a renderer can show, so a changed digest is exactly a changed
     entry; ``blob`` is the entry's :func:`freeze`, when the caller has it already.
     """
-    keys = tuple((g.name, key, name) for g in GROUPINGS for key, name in g.keys(entry))
+    keys = tuple(((g.name, key), name) for g in GROUPINGS for key, name in g.keys(entry))
     digest = hashlib.sha256(blob or freeze(entry)).hexdigest()[:32]
-    return Summary(entry.id, entry.published, digest, source or entry.source, keys)
+    published = int(entry.published.timestamp())
+    return Summary(entry.id, published, digest, source or entry.source, keys)
 
 
 def freeze(entry: Entry) -> bytes:
@@ -137,14 +141,14 @@ def group(entries: Iterable[Entry], settings: Settings) -> Grouped:
     return accumulator.finish()
 
 
-Rank = tuple[datetime, str, str]
+Rank = tuple[int, str, str]
 
 
 @dataclass(slots=True)
 class _Winner:
     rank: Rank
     serial: int
-    keys: tuple[tuple[str, str, str], ...]
+    keys: tuple[tuple[tuple[str, str], str], ...]
 
 
 class Accumulator:
@@ -170,7 +174,8 @@ class Accumulator:
         self.fetch = fetch
         self.describe = describe
         self.names = {g.name for g in GROUPINGS if g.name in settings.groupings}
-        self.heaps: dict[tuple[str, str], list[tuple[datetime, str, int]]] = {}
+        self.every_grouping = len(self.names) == len(GROUPINGS)
+        self.heaps: dict[tuple[str, str], list[tuple[int, str, int]]] = {}
         self.winners: dict[str, _Winner] = {}
         self.entries: dict[int, Entry | bytes] = {}
         self.holders: Counter[int] = Counter()
@@ -192,7 +197,9 @@ class Accumulator:
             self.contenders[summary.id].append((rank, summary.source))
             if rank <= old.rank:
                 return
-        keys = tuple(k for k in summary.keys if k[0] in self.names)
+        keys = summary.keys
+        if not self.every_grouping:
+            keys = tuple(k for k in keys if k[0][0] in self.names)
         self.winners[summary.id] = _Winner(rank, serial, keys)
         if entry is None:
             return
@@ -201,8 +208,8 @@ class Accumulator:
             return
         item = (summary.published, summary.id, serial)
         limit = self.settings.max_entries
-        for kind, key, _ in keys:
-            heap = self.heaps.get((kind, key)) or self.heaps.setdefault((kind, key), [])
+        for slot, _ in keys:
+            heap = self.heaps.get(slot) or self.heaps.setdefault(slot, [])
             if len(heap) < limit:
                 heapq.heappush(heap, item)
                 self.holders[serial] += 1
@@ -223,23 +230,28 @@ class Accumulator:
 
     def finish(self) -> Grouped:
         limit = self.settings.max_entries
-        tops: dict[tuple[str, str], list[tuple[datetime, str, int]]] = {}
-        members: Counter[tuple[str, str]] = Counter()
-        spellings: dict[tuple[str, str], Counter[str]] = {}
+        # Per feed: [newest items (a heap), members, spellings of its name].
+        slots: dict[tuple[str, str], list[Any]] = {}
         digests: dict[int, str] = {}
+        sources = self.sources
+        heappush, heapreplace = heapq.heappush, heapq.heapreplace
         for article, winner in self.winners.items():
-            item = (winner.rank[0], article, winner.serial)
-            digests[winner.serial] = winner.rank[1]
-            self.sources[winner.serial] = winner.rank[2]
-            for kind, key, name in winner.keys:
-                slot = (kind, key)
-                members[slot] += 1
-                spellings.setdefault(slot, Counter())[name] += 1
-                top = tops.get(slot) or tops.setdefault(slot, [])
+            published, digest, source = winner.rank
+            serial = winner.serial
+            item = (published, article, serial)
+            digests[serial] = digest
+            sources[serial] = source
+            for slot, name in winner.keys:
+                data = slots.get(slot)
+                if data is None:
+                    data = slots[slot] = [[], 0, Counter()]
+                data[1] += 1
+                data[2][name] += 1
+                top = data[0]
                 if len(top) < limit:
-                    heapq.heappush(top, item)
+                    heappush(top, item)
                 elif item > top[0]:
-                    heapq.heapreplace(top, item)
+                    heapreplace(top, item)
         plans: list[FeedPlan] = []
         for grouping in GROUPINGS:
             if grouping.name not in self.names:
@@ -248,12 +260,12 @@ class Accumulator:
                 keys = ["all"]
                 paths = {"all": "all"}
             else:
-                keys = sorted(k for g, k in tops if g == grouping.name)
+                keys = sorted(k for g, k in slots if g == grouping.name)
                 paths = {k: f"{grouping.folder}/{slug}" for k, slug in assign_slugs(keys).items()}
             for key in keys:
-                slot = (grouping.name, key)
-                newest = sorted(tops.get(slot, []), reverse=True)
-                name = _commonest(spellings[slot]) if slot in spellings else ""
+                top, members, spellings = slots.get((grouping.name, key), ([], 0, None))
+                newest = sorted(top, reverse=True)
+                name = _commonest(spellings) if spellings else ""
                 plans.append(
                     FeedPlan(
                         grouping=grouping.name,
@@ -261,8 +273,8 @@ class Accumulator:
                         name=name,
                         title=f"{self.settings.title}: {name}" if name else self.settings.title,
                         path=paths[key],
-                        total=members[slot],
-                        updated=newest[0][0] if newest else EPOCH,
+                        total=members,
+                        updated=datetime.fromtimestamp(newest[0][0], UTC) if newest else EPOCH,
                         items=tuple(
                             (article, digests[serial], serial) for _, article, serial in newest
                         ),

@@ -80,7 +80,7 @@ class OutputWriter:
         seen = {*self.written, *self.unchanged}
         for path in expected:
             if path not in seen:
-                safe_path(self.folder, path)
+                safe_path(self.folder, path, follow=False)
                 seen.add(path)
                 self.unchanged.append(path)
         try:
@@ -97,8 +97,11 @@ def _failure(error: OSError, folder: Path) -> WriteError:
     return WriteError(f"cannot write {error.filename or folder}: {error.strerror or error}")
 
 
-def safe_path(folder: Path, path: str) -> Path:
-    """``folder / path``, refusing anything that could land outside ``folder``."""
+def safe_path(folder: Path, path: str, *, follow: bool = True) -> Path:
+    """``folder / path``, refusing anything that could land outside ``folder``.
+
+    ``follow`` also refuses a path that a symlink inside the folder leads out of (it costs a
+    ``realpath``; files that are only counted, not written, skip it)."""
     pure = PurePosixPath(path)
     if (
         not path
@@ -109,7 +112,7 @@ def safe_path(folder: Path, path: str) -> Path:
     ):
         raise WriteError(f"refusing to write outside the output folder: {path!r}")
     target = folder.joinpath(*pure.parts)
-    if not target.resolve().is_relative_to(folder.resolve()):  # a symlink pointing out
+    if follow and not target.resolve().is_relative_to(folder.resolve()):  # a symlink out
         raise WriteError(f"refusing to write outside the output folder: {path!r}")
     return target
 
