@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: build serve test lint check golden validate browser validator bench-serve clean
+.PHONY: build serve test lint check golden validate browser validator bench bench-serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ browser:
 validator:
 	@if [ -x ../shared/validate/setup ] && [ ! -x "$${FEED_TOOLS_DIR:-/tmp/feeds-validate}/venv/bin/python" ]; then \
 	  ../shared/validate/setup >/dev/null 2>&1 || echo "validator kit setup failed: its test will be skipped"; fi
+
+## bench: build speed and memory at 1k, 10k, 100k (and 300k) records (writes bench/RESULTS.md)
+bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/python bench/build.py
 
 ## bench-serve: requests/s and p99 of feeds serve vs nginx, with wrk (writes bench/RESULTS.md)
 bench-serve: $(STAMP)
