@@ -55,8 +55,6 @@ class Outcome:
     """What became of one record file: a pickled entry and its summary, a draft, or an error."""
 
     rel: str
-    size: int
-    mtime_ns: int
     summary: Summary | None = None
     blob: bytes | None = None
     draft: bool = False
@@ -65,26 +63,23 @@ class Outcome:
 
 
 def process(path: Path, rel: str, settings: Settings) -> Outcome:
-    """Read, parse and map one record file; never raises for a bad record."""
-    shown = display(path)
+    """Read, parse and map one record file; never raises for a bad record.
+
+    Messages name the file by ``rel``; the build shows them with the path as the user gave it.
+    """
     try:
-        stat = path.stat()
-        size, mtime = stat.st_size, stat.st_mtime_ns
-    except OSError:
-        size = mtime = -1
-    try:
-        record = read_record(path, shown, settings.zone)
+        record = read_record(path, rel, settings.zone)
         if record is None:
-            return Outcome(rel, size, mtime, draft=True)
+            return Outcome(rel, draft=True)
         entry, problems = map_record(record, settings)
     except RecordError as e:
-        return Outcome(rel, size, mtime, error=e)
+        return Outcome(rel, error=e)
     except Exception as e:  # one record must never stop the others
-        error = RecordError(shown, "(record)", f"unexpected {type(e).__name__}: {e}")
-        return Outcome(rel, size, mtime, error=error)
+        error = RecordError(rel, "(record)", f"unexpected {type(e).__name__}: {e}")
+        return Outcome(rel, error=error)
     blob = freeze(entry)
     summary = summarize(entry, blob, source=rel)
-    return Outcome(rel, size, mtime, summary, blob, warnings=tuple(problems))
+    return Outcome(rel, summary, blob, warnings=tuple(problems))
 
 
 def _process_chunk(chunk: Sequence[str], folder: Path, settings: Settings) -> list[Outcome]:

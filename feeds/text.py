@@ -43,6 +43,8 @@ def repair(text: str) -> str:
 
 def clean_line(text: str, *, repair_text: bool) -> str:
     """One line of plain text (a title, a name): repaired, XML-safe, white space collapsed."""
+    if text.isascii() and text.isprintable():
+        return " ".join(text.split())  # nothing to repair or remove: the common case, fast
     if repair_text:
         text = repair(text)
     return _SPACE.sub(" ", xml_safe(text)).strip()

@@ -49,6 +49,9 @@ _CLEAN = re.compile(
 )
 
 
+_SIMPLE = re.compile(r"https?://([^?#]*)")
+
+
 def clean_url(value: str, base: str | None = None) -> str | None:
     """Return ``value`` as an absolute, percent-encoded http(s) URL, or None if it is not one.
 
@@ -107,6 +110,13 @@ def canonical_key(url: str) -> str:
     http and https, a trailing slash, ``utm_*`` parameters, the order of the other parameters
     and the fragment do not change which article a URL names.
     """
+    match = _SIMPLE.fullmatch(url)
+    if match is not None:  # no query, no fragment: the common case, without urlsplit
+        return match.group(1).rstrip("/")
+    return _canonical_slowly(url)
+
+
+def _canonical_slowly(url: str) -> str:
     parts = urlsplit(url)
     params = sorted(
         p for p in parts.query.split("&") if p and not p.split("=", 1)[0].lower().startswith("utm_")
@@ -137,8 +147,8 @@ def domain_of(value: str) -> str | None:
     value = value.strip()
     if not value:
         return None
-    url = clean_url(value if "://" in value else f"https://{value}")
+    url = clean_url(value if "://" in value else f"https://{value}/")
     if url is None:
         return None
-    host = urlsplit(url).netloc
+    host = url.split("/", 3)[2]
     return host.removeprefix("www.") or None

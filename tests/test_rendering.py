@@ -12,6 +12,8 @@ from typing import Any
 import feedparser
 import jsonschema
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 
 from feeds.build import BuildResult, build
@@ -244,3 +246,16 @@ def test_an_empty_records_folder_gives_valid_empty_feeds(records: Path) -> None:
     assert b"<updated>2000-01-01T00:00:00Z</updated>" in result.files["all.atom"]
     assert b"lastBuildDate" not in result.files["all.rss"]
     assert json.loads(result.files["all.json"])["items"] == []
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+        max_leaves=25,
+    )
+)
+def test_the_fast_json_layout_is_exactly_the_standard_one(value: object) -> None:
+    from feeds.rendering.jsonfeed import pretty
+
+    assert pretty(value) == json.dumps(value, ensure_ascii=False, indent=2)

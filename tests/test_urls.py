@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from feeds.text import clean_line
 from feeds.urls import article_id, clean_url, domain_of, image_type
 
 ARTICLE = "https://www.example.com/2020/06/12/story"
@@ -128,3 +129,23 @@ def test_the_fast_path_agrees_with_the_full_cleaning(
 
     url = f"{scheme}://{host}/{path}{query}"
     assert clean_url(url, base) == _clean_slowly(url, base)
+
+
+@given(st.text())
+def test_the_canonical_key_fast_path_agrees(text: str) -> None:
+    from feeds.urls import _canonical_slowly, canonical_key
+
+    url = clean_url(text) or clean_url("https://example.com/" + text)
+    if url is not None:
+        assert canonical_key(url) == _canonical_slowly(url)
+
+
+@given(st.text())
+def test_the_ascii_fast_path_of_clean_line_agrees(text: str) -> None:
+    import re
+
+    from feeds.text import xml_safe
+
+    slow = re.sub(r"\s+", " ", xml_safe(text)).strip()
+    if text.isascii() and text.isprintable():
+        assert clean_line(text, repair_text=True) == slow

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from json.encoder import encode_basestring as _string
 from typing import Any
 
 from feeds.dates import rfc3339
@@ -40,7 +41,30 @@ def render(feed: Feed, settings: Settings, fragments: Sequence[bytes]) -> bytes:
 
 
 def dump(document: object) -> bytes:
-    return (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return (pretty(document) + "\n").encode("utf-8")
+
+
+def pretty(value: object, indent: str = "") -> str:
+    """Exactly ``json.dumps(value, ensure_ascii=False, indent=2)``, several times faster.
+
+    The standard library falls back to its pure-Python encoder whenever ``indent`` is set;
+    here only the layout is Python and every string goes through the C encoder.
+    """
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        inner = indent + "  "
+        items = ",\n".join(f"{inner}{_string(k)}: {pretty(v, inner)}" for k, v in value.items())
+        return f"{{\n{items}\n{indent}}}"
+    if isinstance(value, list):
+        if not value:
+            return "[]"
+        inner = indent + "  "
+        items = ",\n".join(inner + pretty(v, inner) for v in value)
+        return f"[\n{items}\n{indent}]"
+    return json.dumps(value)
 
 
 def author(person: Author) -> dict[str, str]:
@@ -51,7 +75,7 @@ def author(person: Author) -> dict[str, str]:
 
 
 def item(entry: Entry, html: str) -> bytes:
-    text = json.dumps(_item(entry, html), ensure_ascii=False, indent=2)
+    text = pretty(_item(entry, html))
     return "\n".join("    " + line for line in text.split("\n")).encode("utf-8")
 
 
