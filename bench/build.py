@@ -57,7 +57,11 @@ if __name__ == '__main__':
 
 
 def tree_rss(pid: int) -> int:
-    """Resident memory of ``pid`` and all its descendants, in bytes."""
+    """Proportional resident memory (PSS) of ``pid`` and all its descendants, in bytes.
+
+    PSS rather than RSS: forked workers share their parent's pages, and RSS would count each
+    shared page once per process.
+    """
     children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -72,8 +76,11 @@ def tree_rss(pid: int) -> int:
         current = pending.pop()
         pending.extend(children.get(current, []))
         try:
-            with open(f"/proc/{current}/statm") as f:
-                total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            with open(f"/proc/{current}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1]) * 1024
+                        break
         except OSError:
             pass
     return total
@@ -213,7 +220,8 @@ def write_results(
     lines = [
         BEGIN,
         f"Run `make bench`: {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}; median of {args.runs} runs; seconds / peak RSS of the process tree.",
+        f"Python {platform.python_version()}; median of {args.runs} runs; "
+        "seconds / peak memory of the process tree (sum of PSS).",
         "",
         "| step | " + " | ".join(f"{s:,} records" for s in sizes) + " |",
         "|---|" + "---:|" * len(sizes),

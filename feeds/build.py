@@ -139,6 +139,7 @@ class Build:
     state: State | None = None
     changed: int = 0
     feed_count: int = 0
+    files_saved: bool = False
 
     @property
     def feeds(self) -> list[Feed]:
@@ -180,6 +181,7 @@ class Build:
         plans = [p for p in self.plans if self.dirty is None or p.path in self.dirty]
         if self.grouped is None:
             return writer.finish(self.expected())
+        self._save_files()
         if workers > 1 and len(plans) >= PARALLEL_MIN_FEEDS:
             self._write_in_parallel(writer, plans, workers, done)
             documents = render_all(self.plans, self.settings, self._load, only=())
@@ -216,13 +218,23 @@ class Build:
         finally:
             _WRITING = None
 
+    def _save_files(self) -> None:
+        """Save what is known of every record file, then let it go: the documents are rendered
+        (in forked processes) without it. The feed signatures follow once they are written."""
+        if self.cache is None or self.state is None or self.files_saved:
+            return
+        self.state.report.signatures = {}
+        self.cache.save(self.state)
+        self.state.stats, self.state.files = {}, {}
+        self.files_saved = True
+
     def commit(self, outputs: dict[str, tuple[int, int]]) -> None:
         """Remember this build in the cache, once its files are written."""
         if self.cache is None or self.state is None:
             return
         self.state.report.signatures = {plan.path: plan.signature() for plan in self.plans}
         self.state.report.outputs = outputs
-        self.cache.save(self.state)
+        self.cache.save(self.state, only_report=self.files_saved)
         self.cache.close()
 
 

@@ -123,12 +123,12 @@ class Cache:
     def drop_entries(self, paths: Iterable[str]) -> None:
         self.db.executemany("DELETE FROM entries WHERE path = ?", ((p,) for p in paths))
 
-    def save(self, state: State) -> None:
-        for key, value in (
-            ("stats", state.stats),
-            ("files", state.files),
-            ("report", state.report),
-        ):
+    def save(self, state: State, *, only_report: bool = False) -> None:
+        """Record ``state`` (with ``only_report``, its report: the files were saved before)."""
+        saved: dict[str, Any] = {"report": state.report}
+        if not only_report:
+            saved |= {"stats": state.stats, "files": state.files}
+        for key, value in saved.items():
             blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
             self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, blob))
         self.db.execute(

@@ -280,7 +280,13 @@ class Accumulator:
                         ),
                     )
                 )
-        return Grouped(plans, len(self.winners), self._duplicates(), self)
+        needed = {serial for plan in plans for _, _, serial in plan.items}
+        self.sources = {serial: sources[serial] for serial in needed}
+        self.entries = {serial: e for serial, e in self.entries.items() if serial in needed}
+        published = len(self.winners)
+        # What streaming needed is done with: free it before documents are rendered.
+        self.winners, self.heaps, self.holders = {}, {}, Counter()
+        return Grouped(plans, published, self._duplicates(), self)
 
     def materialize(self, plan: FeedPlan) -> Feed:
         return Feed(

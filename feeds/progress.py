@@ -6,13 +6,15 @@ build has run for a moment, so quick builds print nothing but their summary.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
-DELAY_SECONDS = 1.0
+# How long a build runs before the display appears (FEEDS_PROGRESS_DELAY overrides it).
+DELAY_SECONDS = float(os.environ.get("FEEDS_PROGRESS_DELAY", "1.0"))
 
 
 class BuildProgress:

@@ -210,3 +210,62 @@ def test_clean_removes_the_cache_and_what_feeds_wrote(tmp_path: Path) -> None:
     assert main(["clean", "--settings", str(tmp_path / "settings.yaml")]) == 0
     assert not (tmp_path / ".feeds-cache.sqlite").exists()
     assert [p.name for p in (tmp_path / "out").rglob("*")] == ["keep-me.txt"]
+
+
+def test_a_cache_from_another_version_is_not_used(tmp_path: Path) -> None:
+    import sqlite3
+
+    from feeds.build import run
+    from feeds.cache import open_cache
+    from feeds.settings import load_settings
+
+    shutil.copytree(EXAMPLES, tmp_path / "records")
+    (tmp_path / "settings.yaml").write_text("title: Versions\nrecords: records\n")
+    build(tmp_path, "out")
+    with sqlite3.connect(tmp_path / ".feeds-cache.sqlite") as db:
+        db.execute("UPDATE meta SET value = 'feeds 0.0.1' WHERE key = 'fingerprint'")
+    settings = load_settings(tmp_path / "settings.yaml")
+    cache, problem = open_cache(settings)
+    assert problem is None
+    result = run(settings, cache=cache)
+    assert result.changed == 14  # every file read again
+    assert result.dirty is not None
+    assert len(result.dirty) == len(result.plans)
+
+
+def test_progress_is_shown_on_a_terminal_only(tmp_path: Path) -> None:
+    import pty
+    import subprocess
+    import sys
+
+    shutil.copytree(EXAMPLES, tmp_path / "records")
+    (tmp_path / "settings.yaml").write_text("title: Progress\nrecords: records\n")
+    command = [
+        sys.executable,
+        "-m",
+        "feeds",
+        "build",
+        "--no-cache",
+        "--settings",
+        str(tmp_path / "settings.yaml"),
+    ]
+    env = {**os.environ, "FEEDS_PROGRESS_DELAY": "0", "COLUMNS": "120", "TERM": "xterm"}
+    main_fd, child_fd = pty.openpty()
+    process = subprocess.Popen(command, stdin=child_fd, stdout=child_fd, stderr=child_fd, env=env)
+    os.close(child_fd)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        screen += chunk
+    process.wait(timeout=60)
+    os.close(main_fd)
+    assert b"reading records" in screen or b"writing feeds" in screen
+    assert b"feeds: 14 records read" in screen
+    piped = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    assert piped.stderr == ""
+    assert "reading records" not in piped.stdout
