@@ -28,10 +28,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from results import record
+
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "RESULTS.md"
 WORK = Path(os.environ.get("FEEDS_BENCH_DIR", "/tmp/feeds-bench"))
-BEGIN, END = "<!-- build:begin -->", "<!-- build:end -->"
 PY = sys.executable
 
 READ = """
@@ -218,7 +218,6 @@ def write_results(
 ) -> None:
     sizes = sorted(table)
     lines = [
-        BEGIN,
         f"Run `make bench`: {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}; median of {args.runs} runs; "
         "seconds / peak memory of the process tree (sum of PSS).",
@@ -243,15 +242,7 @@ def write_results(
             f"- {args.big:,} records, cold, one run: {big[0]:.1f} s, peak {big[1] / 2**20:.0f} MB: "
             f"{growth:.2f}x the peak at {largest:,} (target under 2x)."
         )
-    lines.append(END)
-    block = "\n".join(lines)
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if BEGIN in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
-    else:
-        text += "\n## Building (`make bench`)\n\n" + block + "\n"
-    RESULTS.write_text(text)
-    print(block)
+    record("build", "Building (`make bench`)", lines)
 
 
 if __name__ == "__main__":

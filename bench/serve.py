@@ -24,10 +24,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from results import record
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-RESULTS = HERE / "RESULTS.md"
-BEGIN, END = "<!-- serve:begin -->", "<!-- serve:end -->"
 NGINX_CONF = """\
 worker_processes 1;
 daemon off;
@@ -184,7 +184,6 @@ def main() -> None:
 
     (_, nginx_ok, nginx_304), (_, app_ok, app_304), (_, bare_ok, bare_304) = rows
     table = [
-        BEGIN,
         f"Run `make bench-serve`: {time.strftime('%Y-%m-%d')}, {platform.machine()}, "
         f"Python {platform.python_version()}, {args.records} generated records, feed `{path}` ({size:,} bytes), "
         f"wrk -t1 -c32 -d{args.duration}s on 127.0.0.1, median of {args.repeat} runs, "
@@ -202,16 +201,8 @@ def main() -> None:
         f"uvicorn itself, with nothing but constants to send, reaches {bare_ok[0] / app_ok[0]:.2f}x "
         f"and {bare_304[0] / app_304[0]:.2f}x of feeds serve: nginx / bare uvicorn is "
         f"{nginx_ok[0] / bare_ok[0]:.2f}x and {nginx_304[0] / bare_304[0]:.2f}x.",
-        END,
     ]
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    block = "\n".join(table)
-    if BEGIN in text:
-        text = text[: text.index(BEGIN)] + block + text[text.index(END) + len(END) :]
-    else:
-        text += "\n## Serving\n\n" + block + "\n"
-    RESULTS.write_text(text)
-    print(block)
+    record("serve", "Serving (`make bench-serve`)", table)
 
 
 if __name__ == "__main__":

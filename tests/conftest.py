@@ -97,3 +97,15 @@ def run_cli(
         check=False,
         timeout=120,
     )
+
+
+def load_corpus() -> Any:
+    """bench/corpus.py, the generator of realistic records, as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("corpus", ROOT / "bench" / "corpus.py")
+    assert spec is not None
+    assert spec.loader is not None
+    corpus = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(corpus)
+    return corpus

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import random
 import shutil
@@ -11,15 +10,9 @@ from pathlib import Path
 import pytest
 
 from feeds.cli import main
-from tests.conftest import EXAMPLES, record_text
+from tests.conftest import EXAMPLES, load_corpus, record_text
 
-spec = importlib.util.spec_from_file_location(
-    "corpus", Path(__file__).parent.parent / "bench" / "corpus.py"
-)
-assert spec is not None
-assert spec.loader is not None
-corpus = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(corpus)
+corpus = load_corpus()
 
 
 def tree(folder: Path) -> dict[str, bytes]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from feeds.records import load_yaml, split_front_matter
-from tests.conftest import EXAMPLES, SEED
+from tests.conftest import EXAMPLES, SEED, load_corpus
 
 EDGE_CASES = [
     "date: 2021-07-02\nquoted: '2021-07-02'\ndouble: \"2021-07-02\"",
@@ -38,14 +37,7 @@ def test_edge_cases_load_as_pyyaml_does(text: str) -> None:
 
 
 def test_every_example_and_generated_record_loads_as_pyyaml_does(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location(
-        "corpus", Path(__file__).parent.parent / "bench" / "corpus.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    corpus = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(corpus)
-    corpus.generate(tmp_path, 400, 5)
+    load_corpus().generate(tmp_path, 400, 5)
     files = [*tmp_path.rglob("*.txt"), *EXAMPLES.rglob("*.*"), SEED]
     assert len(files) > 400
     for path in files:
