@@ -359,7 +359,8 @@ def _summary(known: tuple[Any, ...], rel: str) -> Summary:
 _SHARED: dict[Any, Any] = {}
 
 
-def _stat(path: Path) -> tuple[int, int]:
+def file_stat(path: Path) -> tuple[int, int]:
+    """(size, mtime in ns) of ``path``; (-1, -1) when it cannot be read."""
     try:
         stat = path.stat()
     except OSError:
@@ -371,7 +372,7 @@ def _damaged_outputs(settings: Settings, report: Report) -> set[str]:
     """Feed paths (without extension) whose output files are not as the last build left them."""
     damaged = set()
     for path, recorded in report.outputs.items():
-        if _stat(settings.output / path) != recorded:
+        if file_stat(settings.output / path) != recorded:
             damaged.add(path.rsplit(".", 1)[0])
     return damaged
 

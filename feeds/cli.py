@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from feeds import __version__
-from feeds.build import Build, display, run
+from feeds.build import Build, display, file_stat, run
 from feeds.cache import open_cache
 from feeds.errors import FeedsError, SettingsError, WriteError
 from feeds.progress import BuildProgress
@@ -183,7 +183,7 @@ def run_build(args: argparse.Namespace) -> int:
         result = run(settings, cache=cache, progress=progress)
         _report(result)
         written = result.write(settings.output, done=progress.writing(result.to_render()))
-    result.commit({path: _stat(settings.output / path) for path in result.expected()})
+    result.commit({path: file_stat(settings.output / path) for path in result.expected()})
     seconds = time.perf_counter() - started
     out = display(settings.output)
     print(
@@ -208,11 +208,6 @@ def run_check(args: argparse.Namespace) -> int:
         f"{files} files would be written ({seconds:.2f} s)"
     )
     return _status(result, settings.allow_rejected)
-
-
-def _stat(path: Path) -> tuple[int, int]:
-    stat = path.stat()
-    return (stat.st_size, stat.st_mtime_ns)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
