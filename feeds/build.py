@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -97,8 +98,10 @@ def outcomes(
             yield process(folder / rel, rel, settings)
         return
     chunks = [rels[i : i + CHUNK] for i in range(0, len(rels), CHUNK)]
-    # forkserver: the app builds from a thread of a running server, where fork is unsafe.
-    with ProcessPoolExecutor(workers, mp_context=get_context("forkserver")) as pool:
+    # fork shares the imported program with the workers (less memory, faster start), but is
+    # unsafe once other threads run (the app builds from a thread; a progress display has one).
+    method = "fork" if threading.active_count() == 1 else "forkserver"
+    with ProcessPoolExecutor(workers, mp_context=get_context(method)) as pool:
         pending: deque[Future[list[Outcome]]] = deque()
         for chunk in chunks:
             pending.append(pool.submit(_process_chunk, chunk, folder, settings))
@@ -272,9 +275,9 @@ def run(
     if progress is not None:
         progress.reading(len(changed))
     for outcome in outcomes(settings, changed, workers):
-        fresh[outcome.rel] = _state_of(outcome)
-        if outcome.summary is not None:
-            accumulator.add_summary(outcome.summary, outcome.blob)
+        known = fresh[outcome.rel] = _state_of(outcome)
+        if known[0] is not None:  # its summary, with feed keys shared with every other record's
+            accumulator.add_summary(_summary(known[0], outcome.rel), outcome.blob)
         if outcome.blob is not None and cache is not None:
             blobs.append((outcome.rel, outcome.blob))
             if len(blobs) >= 2000:
