@@ -88,7 +88,7 @@ class FeedServer:
             "unpublished": result.drafts,
             "duplicates": result.duplicates,
             "rejected": len(result.rejected),
-            "feeds": len(result.feeds),
+            "feeds": result.feed_count,
             "documents": len(result.files),
         }
         snapshot = make_snapshot(
@@ -97,6 +97,7 @@ class FeedServer:
             now=datetime.now(UTC),
             first_seen=_first_seen(settings, result),
             max_age=settings.ttl_minutes * 60,
+            sealed=result.sealed(),
             stats=stats,
         )
         changed = sum(
@@ -106,7 +107,7 @@ class FeedServer:
         )
         log.info(
             "built %d feeds from %d records (%d rejected); %d documents changed",
-            len(result.feeds),
+            result.feed_count,
             result.records,
             len(result.rejected),
             changed,

@@ -25,7 +25,7 @@ from feeds.grouping import Accumulator, FeedPlan, Grouped, Summary, freeze, summ
 from feeds.mapping import map_record
 from feeds.model import Entry, Feed
 from feeds.records import read_record, scan_records
-from feeds.rendering import SITE_DOCUMENTS, render_all
+from feeds.rendering import SITE_DOCUMENTS, measure, render_all
 from feeds.rendering.links import feed_path
 from feeds.settings import Settings
 from feeds.writing import OutputWriter, WriteReport
@@ -79,7 +79,7 @@ def process(path: Path, rel: str, settings: Settings) -> Outcome:
         error = RecordError(rel, "(record)", f"unexpected {type(e).__name__}: {e}")
         return Outcome(rel, error=error)
     blob = freeze(entry)
-    summary = summarize(entry, blob, source=rel)
+    summary = summarize(entry, blob, source=rel, size=measure(entry, settings))
     return Outcome(rel, summary, blob, warnings=tuple(problems))
 
 
@@ -142,6 +142,8 @@ class Build:
     state: State | None = None
     changed: int = 0
     feed_count: int = 0
+    """Subscription documents (feeds); their archive pages are counted in ``page_count``."""
+    page_count: int = 0
     files_saved: bool = False
     files: dict[str, bytes] = field(default_factory=dict)
     """Every document, when :func:`build` rendered them in memory."""
@@ -156,6 +158,15 @@ class Build:
             return set(self.state.report.outputs)
         paths = {feed_path(plan, fmt) for plan in self.plans for fmt in self.settings.formats}
         return paths | set(SITE_DOCUMENTS)
+
+    def sealed(self) -> set[str]:
+        """Paths of the archive pages that will never change again (a newer page exists)."""
+        return {
+            feed_path(plan, fmt)
+            for plan in self.plans
+            if plan.paging.sealed
+            for fmt in self.settings.formats
+        }
 
     def documents(self) -> Iterator[tuple[str, bytes]]:
         """The files to write, rendered one at a time, feeds before the index and OPML."""
@@ -323,7 +334,8 @@ def run(
         cache=cache,
         state=State(stats=stats, files=files, report=report),
         changed=len(changed) + len(removed),
-        feed_count=len(grouped.plans),
+        feed_count=sum(1 for plan in grouped.plans if not plan.paging.archive),
+        page_count=sum(1 for plan in grouped.plans if plan.paging.archive),
     )
 
 
@@ -350,15 +362,15 @@ def _state_of(outcome: Outcome) -> FileState:
         s = outcome.summary
         # Shared key objects: the saved state then holds each feed key once, and loads fast.
         keys = tuple(_SHARED.setdefault(key, key) for key in s.keys)
-        summary = (s.id, s.published, s.digest, keys)
+        summary = (s.id, s.published, s.digest, keys, s.size)
     error = (outcome.error.field, outcome.error.reason) if outcome.error is not None else None
     warnings = tuple((w.field, w.reason) for w in outcome.warnings)
     return (summary, outcome.draft, error, warnings)
 
 
 def _summary(known: tuple[Any, ...], rel: str) -> Summary:
-    article, published, digest, keys = known
-    return Summary(article, published, digest, rel, keys)
+    article, published, digest, keys, size = known
+    return Summary(article, published, digest, rel, keys, size)
 
 
 _SHARED: dict[Any, Any] = {}
@@ -406,7 +418,8 @@ def _unchanged(settings: Settings, rels: list[str], cache: Cache) -> Build:
         grouped=None,
         cache=None,
         state=state,
-        feed_count=len(report.signatures),
+        feed_count=sum(1 for path in report.signatures if not path.startswith("archive/")),
+        page_count=sum(1 for path in report.signatures if path.startswith("archive/")),
     )
 
 

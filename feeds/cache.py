@@ -19,12 +19,12 @@ from typing import Any
 
 from feeds.settings import Settings
 
-SCHEMA = 2
+SCHEMA = 3
 
 
 # What the last build knew of one record file, as a plain tuple (100,000 of them load in a
 # fraction of a second): (summary, draft, error, warnings), where summary is
-# (id, published as POSIX seconds, digest, feed keys) of a published entry, error is
+# (id, published as POSIX seconds, digest, feed keys, size) of a published entry, error is
 # (field, reason) and warnings are (field, reason) pairs.
 FileState = tuple[Any, bool, Any, tuple[tuple[str, str], ...]]
 

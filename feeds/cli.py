@@ -169,6 +169,11 @@ def _records_summary(result: Build) -> str:
     )
 
 
+def _feeds_summary(result: Build) -> str:
+    pages = f" and {result.page_count} archive pages" if result.page_count else ""
+    return f"{result.feed_count} feeds{pages}"
+
+
 def _status(result: Build, allow_rejected: bool) -> int:
     return EXIT_REJECTED if result.rejected and not allow_rejected else EXIT_OK
 
@@ -187,7 +192,7 @@ def run_build(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - started
     out = display(settings.output)
     print(
-        f"feeds: {_records_summary(result)}; {result.feed_count} feeds: "
+        f"feeds: {_records_summary(result)}; {_feeds_summary(result)}: "
         f"{len(written.written)} files written, {len(written.unchanged)} unchanged, "
         f"{len(written.removed)} removed in {out}/ ({seconds:.2f} s)"
     )
@@ -202,9 +207,10 @@ def run_check(args: argparse.Namespace) -> int:
     result = run(settings)
     _report(result)
     seconds = time.perf_counter() - started
-    files = result.feed_count * len(settings.formats) + len(SITE_DOCUMENTS)
+    documents = result.feed_count + result.page_count
+    files = documents * len(settings.formats) + len(SITE_DOCUMENTS)
     print(
-        f"feeds check: {_records_summary(result)}; {result.feed_count} feeds, "
+        f"feeds check: {_records_summary(result)}; {_feeds_summary(result)}, "
         f"{files} files would be written ({seconds:.2f} s)"
     )
     return _status(result, settings.allow_rejected)

@@ -19,7 +19,7 @@ from typing import Any
 
 from feeds.errors import FeedsError, Problem
 from feeds.mapping import fold
-from feeds.model import Entry, Feed
+from feeds.model import Entry, Feed, Paging
 from feeds.settings import Settings
 
 # The "updated" of a feed with no entries: a fixed date, since nothing else is both honest and
@@ -73,9 +73,13 @@ class Summary:
     source: str
     keys: tuple[tuple[tuple[str, str], str], ...]
     """((grouping, key), name) of every feed of every grouping that holds the entry."""
+    size: int = 0
+    """Bytes the entry adds to a document, in its largest format (for the byte budget)."""
 
 
-def summarize(entry: Entry, blob: bytes | None = None, source: str | None = None) -> Summary:
+def summarize(
+    entry: Entry, blob: bytes | None = None, source: str | None = None, size: int = 0
+) -> Summary:
     """The entry's rank data and the (grouping, key, name) of every feed that would hold it.
 
     The digest covers everything a renderer can show, so a changed digest is exactly a changed
@@ -84,7 +88,7 @@ def summarize(entry: Entry, blob: bytes | None = None, source: str | None = None
     keys = tuple(((g.name, key), name) for g in GROUPINGS for key, name in g.keys(entry))
     digest = hashlib.sha256(blob or freeze(entry)).hexdigest()[:32]
     published = int(entry.published.timestamp())
-    return Summary(entry.id, published, digest, source or entry.source, keys)
+    return Summary(entry.id, published, digest, source or entry.source, keys, size)
 
 
 def freeze(entry: Entry) -> bytes:
@@ -106,6 +110,7 @@ class FeedPlan:
     updated: datetime
     items: tuple[tuple[str, str, int], ...]
     """(article id, content digest, serial) of the entries, newest first."""
+    paging: Paging
 
     @property
     def size(self) -> int:
@@ -116,7 +121,14 @@ class FeedPlan:
         return tuple(article for article, _, _ in self.items)
 
     def signature(self) -> str:
-        described = (self.name, self.title, self.path, self.total, self.updated.isoformat())
+        described = (
+            self.name,
+            self.title,
+            self.path,
+            self.total,
+            self.updated.isoformat(),
+            repr(self.paging),
+        )
         ids = tuple((article, digest) for article, digest, _ in self.items)
         return hashlib.sha256(repr((described, ids)).encode()).hexdigest()
 
@@ -133,9 +145,12 @@ class Grouped:
         return [self.accumulator.materialize(plan) for plan in self.plans]
 
 
-def group(entries: Iterable[Entry], settings: Settings) -> Grouped:
-    """Every feed of every grouping in ``settings.groupings``, in a stable order."""
-    accumulator = Accumulator(settings)
+def group(
+    entries: Iterable[Entry], settings: Settings, measure: Callable[[Entry], int] | None = None
+) -> Grouped:
+    """Every feed of every grouping in ``settings.groupings``, in a stable order; ``measure``
+    gives an entry's size for the byte budget (without it the budget is not applied)."""
+    accumulator = Accumulator(settings, measure=measure)
     for entry in entries:
         accumulator.add(entry)
     return accumulator.finish()
@@ -149,6 +164,7 @@ class _Winner:
     rank: Rank
     serial: int
     keys: tuple[tuple[tuple[str, str], str], ...]
+    size: int
 
 
 class Accumulator:
@@ -169,10 +185,12 @@ class Accumulator:
         settings: Settings,
         fetch: Callable[[str], Entry | None] | None = None,
         describe: Callable[[str], str] = str,
+        measure: Callable[[Entry], int] | None = None,
     ) -> None:
         self.settings = settings
         self.fetch = fetch
         self.describe = describe
+        self.measure = measure
         self.names = {g.name for g in GROUPINGS if g.name in settings.groupings}
         self.every_grouping = len(self.names) == len(GROUPINGS)
         self.heaps: dict[tuple[str, str], list[tuple[int, str, int]]] = {}
@@ -184,7 +202,8 @@ class Accumulator:
         self.serial = 0
 
     def add(self, entry: Entry) -> None:
-        self.add_summary(summarize(entry), entry)
+        size = self.measure(entry) if self.measure is not None else 0
+        self.add_summary(summarize(entry, size=size), entry)
 
     def add_summary(self, summary: Summary, entry: Entry | bytes | None = None) -> None:
         """Add an article; ``entry`` may be the entry, its pickle, or None (fetch it later)."""
@@ -200,7 +219,7 @@ class Accumulator:
         keys = summary.keys
         if not self.every_grouping:
             keys = tuple(k for k in keys if k[0][0] in self.names)
-        self.winners[summary.id] = _Winner(rank, serial, keys)
+        self.winners[summary.id] = _Winner(rank, serial, keys, summary.size)
         if entry is None:
             return
         if self.fetch is None:
@@ -230,9 +249,12 @@ class Accumulator:
 
     def finish(self) -> Grouped:
         limit = self.settings.max_entries
-        # Per feed: [newest items (a heap), members, spellings of its name].
+        archives = self.settings.archives
+        # Per feed: [its items (all of them with archives, else the newest as a heap),
+        # members, spellings of its name].
         slots: dict[tuple[str, str], list[Any]] = {}
         digests: dict[int, str] = {}
+        sizes: dict[int, int] = {}
         sources = self.sources
         heappush, heapreplace = heapq.heappush, heapq.heapreplace
         for article, winner in self.winners.items():
@@ -241,6 +263,7 @@ class Accumulator:
             item = (published, article, serial)
             digests[serial] = digest
             sources[serial] = source
+            sizes[serial] = winner.size
             for slot, name in winner.keys:
                 data = slots.get(slot)
                 if data is None:
@@ -248,7 +271,9 @@ class Accumulator:
                 data[1] += 1
                 data[2][name] += 1
                 top = data[0]
-                if len(top) < limit:
+                if archives:
+                    top.append(item)
+                elif len(top) < limit:
                     heappush(top, item)
                 elif item > top[0]:
                     heapreplace(top, item)
@@ -264,22 +289,27 @@ class Accumulator:
                 paths = {k: f"{grouping.folder}/{slug}" for k, slug in assign_slugs(keys).items()}
             for key in keys:
                 top, members, spellings = slots.get((grouping.name, key), ([], 0, None))
-                newest = sorted(top, reverse=True)
                 name = _commonest(spellings) if spellings else ""
-                plans.append(
-                    FeedPlan(
-                        grouping=grouping.name,
-                        key=key,
-                        name=name,
-                        title=f"{self.settings.title}: {name}" if name else self.settings.title,
-                        path=paths[key],
-                        total=members,
-                        updated=datetime.fromtimestamp(newest[0][0], UTC) if newest else EPOCH,
-                        items=tuple(
-                            (article, digests[serial], serial) for _, article, serial in newest
-                        ),
-                    )
+                title = f"{self.settings.title}: {name}" if name else self.settings.title
+                path = paths[key]
+                budget = self.settings.max_document_bytes - allowance(self.settings, title, path)
+                current, pages = paginate(sorted(top), sizes, self.settings, budget)
+
+                feed = FeedPlan(
+                    grouping=grouping.name,
+                    key=key,
+                    name=name,
+                    title=title,
+                    path=path,
+                    total=members,
+                    updated=EPOCH,
+                    items=(),
+                    paging=Paging(path, 0, len(pages), 0, complete=len(current) == members),
                 )
+                plans.append(_documented(feed, current, feed.paging, digests))
+                for n, page in enumerate(pages, 1):
+                    paging = Paging(path, n, n - 1, n + 1 if n < len(pages) else 0)
+                    plans.append(_documented(feed, page, paging, digests))
         needed = {serial for plan in plans for _, _, serial in plan.items}
         self.sources = {serial: sources[serial] for serial in needed}
         self.entries = {serial: e for serial, e in self.entries.items() if serial in needed}
@@ -298,6 +328,7 @@ class Accumulator:
             entries=tuple(self._entry(serial) for _, _, serial in plan.items),
             total=plan.total,
             updated=plan.updated,
+            paging=plan.paging,
         )
 
     def _entry(self, serial: int) -> Entry:
@@ -310,7 +341,8 @@ class Accumulator:
             entry = self.fetch(source) if self.fetch is not None else None
             if entry is None:
                 raise FeedsError(f"{source}: changed while being built; build again")
-            self.entries[serial] = entry
+            # Not kept: with archives every entry is fetched once per document holding it,
+            # and keeping them all would hold the whole archive in memory.
         return entry
 
     def _duplicates(self) -> list[Problem]:
@@ -328,6 +360,78 @@ class Accumulator:
             )
         problems.sort(key=str)
         return problems
+
+
+Item = tuple[int, str, int]
+
+
+def _documented(
+    feed: FeedPlan, items: list[Item], paging: Paging, digests: dict[int, str]
+) -> FeedPlan:
+    """One document of ``feed``: its subscription document or one of its archive pages."""
+    return replace(
+        feed,
+        path=archive_path(feed.path, paging.number) if paging.archive else feed.path,
+        updated=datetime.fromtimestamp(items[0][0], UTC) if items else EPOCH,
+        items=tuple((article, digests[serial], serial) for _, article, serial in items),
+        paging=paging,
+    )
+
+
+def paginate(
+    items: list[Item], sizes: dict[int, int], settings: Settings, budget: int
+) -> tuple[list[Item], list[list[Item]]]:
+    """A feed's items (oldest first) split into its subscription document (newest first) and
+    its archive pages (page 1 the oldest; each page newest first).
+
+    The subscription document takes the newest ``max_entries`` that fit in ``budget`` bytes.
+    Pages fill from the oldest entry up to ``archive_page_size`` entries or the budget, so a
+    page's entries depend only on entries older than its newest: new entries never move them.
+    One entry larger than the budget still gets a document of its own.
+    """
+    current: list[Item] = []
+    used = 0
+    for item in reversed(items):
+        size = sizes[item[2]]
+        if len(current) == settings.max_entries or (current and used + size > budget):
+            break
+        current.append(item)
+        used += size
+    if not settings.archives:
+        return current, []
+    pages: list[list[Item]] = []
+    page: list[Item] = []
+    used = 0
+    for item in items[: len(items) - len(current)]:
+        size = sizes[item[2]]
+        if page and (len(page) == settings.archive_page_size or used + size > budget):
+            pages.append(page[::-1])
+            page, used = [], 0
+        page.append(item)
+        used += size
+    if page:
+        pages.append(page[::-1])
+    return current, pages
+
+
+def archive_path(path: str, number: int) -> str:
+    """``archive/topics/ai/3``: where page ``number`` of the feed at ``path`` is published."""
+    return f"archive/{path}/{number}"
+
+
+def allowance(settings: Settings, title: str, path: str) -> int:
+    """Bytes kept free in a document's budget for everything but its entries: generous,
+    since every character of the settings' text may be escaped (``&`` -> ``&#x26;``)."""
+    text = (
+        title,
+        settings.description,
+        settings.home,
+        settings.owner.name,
+        settings.owner.email or "",
+        settings.owner.url or "",
+        *(settings.base_url + "archive/" + path + "/999999.atom" for _ in range(5)),
+    )
+    return 4096 + 6 * sum(len(t.encode()) for t in text)
 
 
 def _commonest(spellings: Counter[str]) -> str:

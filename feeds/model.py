@@ -95,8 +95,33 @@ class Entry:
 
 
 @dataclass(frozen=True, slots=True)
+class Paging:
+    """Where a document sits in its feed's history (RFC 5005 archived feeds)."""
+
+    current: str
+    """Path of the feed's subscription document (without extension)."""
+    number: int = 0
+    """0 for the subscription document; n >= 1 for archive page n, page 1 holding the oldest."""
+    prev: int = 0
+    """The archive page holding the entries just older than this document's; 0: none."""
+    next: int = 0
+    """The archive page holding the entries just newer (archive pages only); 0: none."""
+    complete: bool = False
+    """A subscription document holding every entry of its feed (``fh:complete``)."""
+
+    @property
+    def archive(self) -> bool:
+        return self.number > 0
+
+    @property
+    def sealed(self) -> bool:
+        """An archive page with a newer page after it: its entries never change again."""
+        return self.number > 0 and self.next > 0
+
+
+@dataclass(frozen=True, slots=True)
 class Feed:
-    """One subscription document's content, independent of its format."""
+    """One document's content (a subscription document or an archive page), in no format."""
 
     grouping: str
     key: str
@@ -106,6 +131,7 @@ class Feed:
     entries: tuple[Entry, ...]
     total: int
     updated: datetime
+    paging: Paging
 
     @property
     def size(self) -> int:
@@ -135,3 +161,5 @@ class FeedInfo(Protocol):
     def size(self) -> int: ...
     @property
     def ids(self) -> tuple[str, ...]: ...
+    @property
+    def paging(self) -> Paging: ...

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
-from feeds.rendering.links import INDEX, content_type
+from feeds.rendering.links import INDEX, cache_control, content_type
 
 # Below this size the gzip header costs more than it saves.
 MIN_COMPRESS = 1024
@@ -58,13 +58,15 @@ def make_snapshot(
     first_seen: Callable[[str, bytes], datetime],
     max_age: int,
     stats: Mapping[str, int],
+    sealed: Container[str] = (),
 ) -> Snapshot:
     """The snapshot of a build.
 
     A document whose bytes did not change keeps its variants and Last-Modified from
     ``previous``. A changed or new one gets ``now`` after a rebuild; at startup (no
     ``previous``) it gets ``first_seen(path, body)``, the time the existing output recorded or
-    the newest entry's time.
+    the newest entry's time. Documents in ``sealed`` (archive pages that never change again)
+    are cached for a year.
     """
     documents: dict[str, Document] = {}
     for path, body in files.items():
@@ -74,17 +76,18 @@ def make_snapshot(
             documents["/" + path] = old
             continue
         changed = now if previous is not None else first_seen(path, body)
-        documents["/" + path] = _document(path, body, digest, _whole_seconds(changed), max_age)
+        policy = cache_control(max_age, immutable=path in sealed)
+        documents["/" + path] = _document(path, body, digest, _whole_seconds(changed), policy)
     return Snapshot(documents=documents, built_at=now, stats=dict(stats))
 
 
 def _document(
-    path: str, body: bytes, digest: str, last_modified: datetime, max_age: int
+    path: str, body: bytes, digest: str, last_modified: datetime, policy: str
 ) -> Document:
     common: Headers = (
         (b"content-type", content_type(path).encode()),
         (b"last-modified", http_date(last_modified).encode()),
-        (b"cache-control", f"public, max-age={max_age}".encode()),
+        (b"cache-control", policy.encode()),
         (b"vary", b"Accept-Encoding"),
         (b"x-content-type-options", b"nosniff"),
     )

@@ -34,6 +34,9 @@ class Settings:
     output: Path = Path("output")
     timezone: str = "UTC"
     max_entries: int = 50
+    archives: bool = True
+    archive_page_size: int = 100
+    max_document_bytes: int = 512 * 1024
     formats: tuple[str, ...] = FORMAT_NAMES
     groupings: tuple[str, ...] = GROUPING_NAMES
     repair_text: bool = True
@@ -75,7 +78,10 @@ DOCS: dict[str, str] = {
     "records": "folder of record files, searched recursively; relative to the settings file",
     "output": "folder the feeds are written to; relative to the settings file",
     "timezone": "IANA zone for dates written without an offset, e.g. `Europe/Paris`",
-    "max_entries": "newest entries kept per feed (1 or more)",
+    "max_entries": "newest entries in each feed's subscription document (1 or more)",
+    "archives": "keep every older entry in RFC 5005 archive pages (`archive/…`); false: drop them",
+    "archive_page_size": "entries per archive page, counted from the oldest (1 or more)",
+    "max_document_bytes": "byte budget of every feed document; fewer entries go in to respect it",
     "formats": f"formats to build, any of {', '.join(FORMAT_NAMES)}",
     "groupings": f"feeds to build, any of {', '.join(GROUPING_NAMES)}",
     "repair_text": "repair mojibake in titles and excerpts (`governmentâ€™s` -> `government’s`)",
@@ -276,6 +282,9 @@ _CHECKS: dict[str, Callable[[Any, Path], Any]] = {
     "output": _folder,
     "timezone": _zone,
     "max_entries": _count(1),
+    "archives": _flag,
+    "archive_page_size": _count(1),
+    "max_document_bytes": _count(16 * 1024),
     "formats": _choices(FORMAT_NAMES),
     "groupings": _choices(GROUPING_NAMES),
     "repair_text": _flag,

@@ -14,8 +14,8 @@ from feeds.settings import DOCS
 from tests.conftest import EXAMPLES, ROOT, SEED, RecordWriter, run_cli
 
 SUMMARY = re.compile(
-    r"^feeds: (\d+) records read, (\d+) published, (\d+) unpublished, \d+ duplicates, (\d+) rejected; (\d+) feeds: "
-    r"(\d+) files written, (\d+) unchanged, (\d+) removed in .+ \([\d.]+ s\)$",
+    r"^feeds: (\d+) records read, (\d+) published, (\d+) unpublished, \d+ duplicates, (\d+) rejected; (\d+) feeds"
+    r"(?: and (\d+) archive pages)?: (\d+) files written, (\d+) unchanged, (\d+) removed in .+ \([\d.]+ s\)$",
     re.MULTILINE,
 )
 
@@ -32,9 +32,11 @@ def test_build_writes_the_examples_and_prints_one_summary(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     match = SUMMARY.search(result.stdout)
     assert match, result.stdout
-    read, published, drafts, rejected, feeds, written = map(int, match.groups()[:6])
-    assert (read, published, drafts, rejected) == (14, 13, 1, 0)
-    assert written == feeds * 3 + 2
+    read, published, drafts, rejected, feeds, pages, written = (
+        int(g or 0) for g in match.groups()[:7]
+    )
+    assert (read, published, drafts, rejected, pages) == (14, 13, 1, 0, 3)
+    assert written == (feeds + pages) * 3 + 2
     assert (out / "all.rss").is_file()
     assert (out / "index.html").is_file()
     assert result.stderr == ""
@@ -46,8 +48,8 @@ def test_second_build_rewrites_nothing(tmp_path: Path) -> None:
     again = run_cli("build", "--settings", "settings.yaml", "--output", str(out))
     match = SUMMARY.search(again.stdout)
     assert match
-    assert int(match.group(6)) == 0
-    assert int(match.group(7)) > 0
+    assert int(match.group(7)) == 0
+    assert int(match.group(8)) > 0
 
 
 def test_rejected_records_are_reported_and_the_rest_published(

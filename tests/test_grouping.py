@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from feeds.grouping import Accumulator, assign_slugs, group, slugify, summarize
-from feeds.model import Author, Entry
+from feeds.model import Author, Entry, Feed
 from feeds.urls import article_id
 from tests.conftest import make_settings
 
@@ -143,7 +143,7 @@ def test_duplicates_with_the_same_date_pick_the_same_one_whatever_the_order() ->
 def test_a_replaced_entry_frees_its_place_for_the_next_newest() -> None:
     # Two places in topic A. Story 1 is let go when 2 and 3 arrive; then a newer version of
     # story 3 leaves topic A, and story 1 must come back, read again, as sorting would give.
-    settings = replace(SETTINGS, max_entries=2)
+    settings = replace(SETTINGS, max_entries=2, archives=False)
     stories = [entry(1, topics=("A",)), entry(2, topics=("A",)), entry(3, topics=("A",))]
     moved = entry(3, published=T0 + timedelta(days=1), topics=("B",), source="r3-new.txt")
     by_source = {e.source: e for e in [*stories, moved]}
@@ -170,7 +170,12 @@ def rank_of(e: Entry) -> tuple[object, ...]:
 @pytest.mark.parametrize("seed", range(40))
 def test_streaming_with_little_memory_equals_sorting_everything(seed: int) -> None:
     rng = random.Random(seed)
-    settings = replace(SETTINGS, max_entries=rng.randint(1, 4))
+    settings = replace(
+        SETTINGS,
+        max_entries=rng.randint(1, 4),
+        archives=seed % 2 == 0,
+        archive_page_size=rng.randint(1, 3),
+    )
     pool = [
         entry(
             rng.randint(1, 12),  # many duplicates
@@ -192,10 +197,24 @@ def test_streaming_with_little_memory_equals_sorting_everything(seed: int) -> No
         if e.id not in best or rank_of(e) > rank_of(best[e.id]):
             best[e.id] = e
     ordered = sorted(best.values(), key=lambda e: (e.published, e.id), reverse=True)
+    documents: dict[str, dict[int, Feed]] = {}
     for feed in feeds:
+        documents.setdefault(feed.paging.current, {})[feed.paging.number] = feed
+    for pages in documents.values():
+        feed = pages.pop(0)
         members = [e for e in ordered if feed.grouping != "topic" or feed.name in e.topics]
         assert feed.entries == tuple(members[: settings.max_entries]), feed.path
         assert feed.total == len(members), feed.path
+        history = [e for n in sorted(pages, reverse=True) for e in pages[n].entries]
+        if settings.archives:
+            assert feed.entries + tuple(history) == tuple(members), feed.path
+            assert sorted(pages) == list(range(1, len(pages) + 1))
+            assert all(
+                p.size == settings.archive_page_size for n, p in pages.items() if p.paging.next
+            )
+            assert feed.paging.complete == (not pages)
+        else:
+            assert not history
 
 
 def test_groupings_can_be_turned_off() -> None:

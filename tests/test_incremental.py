@@ -101,7 +101,7 @@ def test_random_edits_give_the_bytes_of_a_cold_build(tmp_path: Path, seed: int) 
     records = tmp_path / "records"
     corpus.generate(records, 150, seed)
     (tmp_path / "settings.yaml").write_text(
-        "title: Incremental\nrecords: records\nmax_entries: 5\n"
+        "title: Incremental\nrecords: records\nmax_entries: 5\narchive_page_size: 7\n"
     )
     build(tmp_path, "out")
     assert_same_as_cold(tmp_path)

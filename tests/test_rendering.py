@@ -82,6 +82,7 @@ def test_rss_channel_has_self_link_dates_and_namespaces(seed_build: BuildResult)
         "atom": NS["atom"],
         "content": NS["content"],
         "dc": NS["dc"],
+        "fh": "http://purl.org/syndication/history/1.0",
         "media": NS["media"],
     }
     channel = root.find("channel")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from feeds import GENERATOR
 from feeds.dates import rfc3339
 from feeds.model import Author, Entry, Feed
-from feeds.rendering.links import MEDIA_TYPES, feed_url
+from feeds.rendering.links import MEDIA_TYPES, feed_url, history_links, subscription_url
 from feeds.rendering.xml import CData, Element, el, fragment, serialize, slot
 from feeds.settings import Settings
 
@@ -18,17 +18,28 @@ def render(feed: Feed, settings: Settings, fragments: Sequence[bytes]) -> bytes:
     root = el(
         "feed",
         None,
-        el("id", self_url),
+        # Archive pages are documents of the same feed (RFC 5005), so they share its id.
+        el("id", subscription_url(settings, feed, "atom")),
         el("title", feed.title, type="text"),
         el("subtitle", settings.description, type="text") if settings.description else None,
         el("updated", rfc3339(feed.updated)),
         el("link", rel="self", type=MEDIA_TYPES["atom"], href=self_url),
+        *(
+            el("link", rel=rel, type=MEDIA_TYPES["atom"], href=url)
+            for rel, url in history_links(settings, feed, "atom")
+        ),
         el("link", rel="alternate", type="text/html", href=settings.home),
         author(settings.owner),
         el("generator", GENERATOR),
+        el("fh:archive") if feed.paging.archive else None,
+        el("fh:complete") if feed.paging.complete else None,
         slot(),
         xmlns="http://www.w3.org/2005/Atom",
-        **{"xmlns:media": "http://search.yahoo.com/mrss/", "xml:lang": settings.language},
+        **{
+            "xmlns:fh": "http://purl.org/syndication/history/1.0",
+            "xmlns:media": "http://search.yahoo.com/mrss/",
+            "xml:lang": settings.language,
+        },
     )
     return serialize(root, fragments=fragments)
 

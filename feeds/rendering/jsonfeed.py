@@ -9,7 +9,7 @@ from typing import Any
 
 from feeds.dates import rfc3339
 from feeds.model import Author, Entry, Feed
-from feeds.rendering.links import feed_url
+from feeds.rendering.links import feed_url, page_url
 from feeds.settings import Settings
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -27,6 +27,9 @@ def render(feed: Feed, settings: Settings, fragments: Sequence[bytes]) -> bytes:
         "home_page_url": settings.home,
         "feed_url": feed_url(settings, feed, "json"),
     }
+    if feed.paging.prev:
+        # JSON Feed pages go back in time with next_url (RFC 5005's prev-archive).
+        document["next_url"] = page_url(settings, feed.paging.current, feed.paging.prev, "json")
     if settings.description:
         document["description"] = settings.description
     document["language"] = settings.language

@@ -31,6 +31,42 @@ def feed_url(settings: Settings, feed: FeedInfo, fmt: str) -> str:
     return settings.base_url + feed_path(feed, fmt)
 
 
+def history_links(settings: Settings, feed: FeedInfo, fmt: str) -> list[tuple[str, str]]:
+    """(rel, URL) of the RFC 5005 links of a document: ``current`` on archive pages, then
+    ``prev-archive`` and ``next-archive`` where those pages exist."""
+    paging = feed.paging
+    extension = EXTENSIONS[fmt]
+    links = []
+    if paging.archive:
+        links.append(("current", settings.base_url + paging.current + extension))
+    if paging.prev:
+        links.append(("prev-archive", page_url(settings, paging.current, paging.prev, fmt)))
+    if paging.next:
+        links.append(("next-archive", page_url(settings, paging.current, paging.next, fmt)))
+    return links
+
+
+def page_url(settings: Settings, current: str, number: int, fmt: str) -> str:
+    return f"{settings.base_url}archive/{current}/{number}{EXTENSIONS[fmt]}"
+
+
+def subscription_url(settings: Settings, feed: FeedInfo, fmt: str) -> str:
+    """The URL of the feed's subscription document, also from one of its archive pages."""
+    return settings.base_url + feed.paging.current + EXTENSIONS[fmt]
+
+
+# A year: the longest max-age caches honour; sealed archive pages never change.
+SEALED_MAX_AGE = 365 * 24 * 3600
+
+
+def cache_control(max_age: int, *, immutable: bool = False) -> str:
+    """The Cache-Control of a document: ``max_age`` seconds, or a year and ``immutable`` for a
+    sealed archive page (the same policy whether the app or object storage serves it)."""
+    if immutable:
+        return f"public, max-age={SEALED_MAX_AGE}, immutable"
+    return f"public, max-age={max_age}"
+
+
 def content_type(path: str) -> str:
     """The Content-Type header for an output file, charset included."""
     extension = path[path.rfind(".") :]

@@ -8,7 +8,7 @@ from html import escape
 from feeds import GENERATOR
 from feeds.dates import rfc822
 from feeds.model import Entry, Feed
-from feeds.rendering.links import MEDIA_TYPES, feed_url
+from feeds.rendering.links import MEDIA_TYPES, feed_url, history_links
 from feeds.rendering.xml import CData, Element, el, fragment, serialize, slot
 from feeds.settings import Settings
 
@@ -16,6 +16,7 @@ NAMESPACES = {
     "xmlns:atom": "http://www.w3.org/2005/Atom",
     "xmlns:content": "http://purl.org/rss/1.0/modules/content/",
     "xmlns:dc": "http://purl.org/dc/elements/1.1/",
+    "xmlns:fh": "http://purl.org/syndication/history/1.0",
     "xmlns:media": "http://search.yahoo.com/mrss/",
 }
 
@@ -30,12 +31,18 @@ def render(feed: Feed, settings: Settings, fragments: Sequence[bytes]) -> bytes:
         el("link", settings.home),
         el("description", settings.description or feed.title),
         el("atom:link", href=feed_url(settings, feed, "rss"), rel="self", type=MEDIA_TYPES["rss"]),
+        *(
+            el("atom:link", href=url, rel=rel, type=MEDIA_TYPES["rss"])
+            for rel, url in history_links(settings, feed, "rss")
+        ),
         el("language", settings.language),
         el("managingEditor", f"{owner.email} ({owner.name})") if owner.email else None,
         el("lastBuildDate", rfc822(feed.updated)) if feed.entries else None,
         el("generator", GENERATOR),
         el("docs", "https://www.rssboard.org/rss-specification"),
         el("ttl", str(settings.ttl_minutes)),
+        el("fh:archive") if feed.paging.archive else None,
+        el("fh:complete") if feed.paging.complete else None,
         slot(),
     )
     root = el("rss", None, channel, version="2.0", **NAMESPACES)
