@@ -58,13 +58,14 @@ def make_snapshot(
     first_seen: Callable[[str, bytes], datetime],
     max_age: int,
     stats: Mapping[str, int],
+    links: Mapping[str, str] | None = None,
 ) -> Snapshot:
     """The snapshot of a build.
 
     A document whose bytes did not change keeps its variants and Last-Modified from
     ``previous``. A changed or new one gets ``now`` after a rebuild; at startup (no
     ``previous``) it gets ``first_seen(path, body)``, the time the existing output recorded or
-    the newest entry's time.
+    the newest entry's time. ``links`` gives the ``Link`` header of the documents that have one.
     """
     documents: dict[str, Document] = {}
     for path, body in files.items():
@@ -74,12 +75,20 @@ def make_snapshot(
             documents["/" + path] = old
             continue
         changed = now if previous is not None else first_seen(path, body)
-        documents["/" + path] = _document(path, body, digest, _whole_seconds(changed), max_age)
+        link = links.get(path) if links else None
+        documents["/" + path] = _document(
+            path, body, digest, _whole_seconds(changed), max_age, link
+        )
     return Snapshot(documents=documents, built_at=now, stats=dict(stats))
 
 
 def _document(
-    path: str, body: bytes, digest: str, last_modified: datetime, max_age: int
+    path: str,
+    body: bytes,
+    digest: str,
+    last_modified: datetime,
+    max_age: int,
+    link: str | None = None,
 ) -> Document:
     common: Headers = (
         (b"content-type", content_type(path).encode()),
@@ -91,6 +100,8 @@ def _document(
     if path != INDEX:
         # Web-based readers fetch feeds from other origins.
         common += ((b"access-control-allow-origin", b"*"),)
+    if link is not None:
+        common += ((b"link", link.encode("ascii")),)
     identity = _variant(body, f'"{digest}"', None, common)
     packed = None
     if len(body) >= MIN_COMPRESS:

@@ -23,6 +23,7 @@ def render(feed: Feed, settings: Settings, fragments: Sequence[bytes]) -> bytes:
         el("subtitle", settings.description, type="text") if settings.description else None,
         el("updated", rfc3339(feed.updated)),
         el("link", rel="self", type=MEDIA_TYPES["atom"], href=self_url),
+        *(el("link", rel="hub", href=hub) for hub in settings.hubs),
         el("link", rel="alternate", type="text/html", href=settings.home),
         author(settings.owner),
         el("generator", GENERATOR),

@@ -31,6 +31,8 @@ def render(feed: Feed, settings: Settings, fragments: Sequence[bytes]) -> bytes:
         document["description"] = settings.description
     document["language"] = settings.language
     document["authors"] = [author(settings.owner)]
+    if settings.hubs:
+        document["hubs"] = [{"type": "WebSub", "url": hub} for hub in settings.hubs]
     document["items"] = []
     text = dump(document)
     if not fragments:

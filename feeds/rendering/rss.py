@@ -30,6 +30,7 @@ def render(feed: Feed, settings: Settings, fragments: Sequence[bytes]) -> bytes:
         el("link", settings.home),
         el("description", settings.description or feed.title),
         el("atom:link", href=feed_url(settings, feed, "rss"), rel="self", type=MEDIA_TYPES["rss"]),
+        *(el("atom:link", href=hub, rel="hub") for hub in settings.hubs),
         el("language", settings.language),
         el("managingEditor", f"{owner.email} ({owner.name})") if owner.email else None,
         el("lastBuildDate", rfc822(feed.updated)) if feed.entries else None,
