@@ -28,9 +28,10 @@ from feeds.dates import rfc3339
 from feeds.errors import FeedsError
 from feeds.grouping import EPOCH
 from feeds.rendering import FORMATS
-from feeds.rendering.links import INDEX, feed_path
+from feeds.rendering.links import INDEX, feed_path, feed_url
 from feeds.serving import Document, Snapshot, choose, make_snapshot, not_modified
 from feeds.settings import Settings, load_settings
+from feeds.websub import link_header
 from feeds.writing import write_output
 
 log = logging.getLogger("feeds")
@@ -99,6 +100,7 @@ class FeedServer:
             max_age=settings.ttl_minutes * 60,
             sealed=result.sealed(),
             stats=stats,
+            links=_links(settings, result),
         )
         changed = sum(
             1
@@ -181,6 +183,18 @@ def _first_seen(settings: Settings, result: BuildResult) -> Any:
         return newest.get(path, overall)
 
     return first_seen
+
+
+def _links(settings: Settings, result: BuildResult) -> dict[str, str]:
+    """The ``Link`` header (hubs and self) of every subscription document, when there are hubs."""
+    if not settings.hubs:
+        return {}
+    return {
+        feed_path(feed, fmt): link_header(settings.hubs, feed_url(settings, feed, fmt))
+        for feed in result.plans
+        if not feed.paging.archive
+        for fmt in settings.formats
+    }
 
 
 class FeedsApp(Starlette):

@@ -5,23 +5,26 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from feeds import __version__
 from feeds.build import Build, display, file_stat, run
 from feeds.cache import open_cache
 from feeds.errors import FeedsError, SettingsError, WriteError
+from feeds.pinged import forget, remember, to_ping
 from feeds.progress import BuildProgress
 from feeds.rendering import SITE_DOCUMENTS
 from feeds.rendering.links import INDEX
 from feeds.settings import DEFAULT_FILE, Settings, load_settings
+from feeds.websub import ping
 from feeds.writing import clean_output
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
 EXIT_UNUSABLE = 2
 EXIT_WRITE_FAILED = 3
+EXIT_PING_FAILED = 4
 
 EPILOG = """\
 exit status:
@@ -29,6 +32,7 @@ exit status:
   1  some records were rejected (one line each on stderr); the others were published
   2  bad usage, settings or records folder; nothing was written
   3  the output folder could not be written
+  4  --strict-ping: a hub was not notified of a changed feed (the output was written)
 """
 
 
@@ -57,6 +61,12 @@ def parser() -> argparse.ArgumentParser:
         help="build everything from scratch, without reading or writing the build cache",
     )
     b.add_argument("-q", "--quiet", action="store_true", help="print only problems and the summary")
+    b.add_argument(
+        "--ping",
+        action="store_true",
+        help="after the build, notify the WebSub hubs of the feeds that changed (as feeds ping)",
+    )
+    _ping_options(b)
     b.set_defaults(run=run_build)
 
     c = commands.add_parser(
@@ -80,6 +90,24 @@ def parser() -> argparse.ArgumentParser:
     k.add_argument("--settings", metavar="FILE", type=Path, help="settings file")
     k.add_argument("--output", metavar="DIR", help="output folder (default: from settings)")
     k.set_defaults(run=run_clean, records=None, base_url=None, allow_rejected=None)
+
+    p = commands.add_parser(
+        "ping",
+        help="notify the WebSub hubs of the feeds whose bytes changed since the last ping",
+        description=(
+            "POST hub.mode=publish for every feed in the output folder whose bytes changed "
+            "since the last successful ping, to every hub of the hubs setting."
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--settings", metavar="FILE", type=Path, help="settings file")
+    p.add_argument("--output", metavar="DIR", help="output folder (default: from settings)")
+    p.add_argument(
+        "--base-url", metavar="URL", help="where the feeds are served (default: from settings)"
+    )
+    _ping_options(p)
+    p.set_defaults(run=run_ping, records=None, allow_rejected=None)
 
     s = commands.add_parser(
         "serve",
@@ -114,6 +142,41 @@ def parser() -> argparse.ArgumentParser:
     )
     s.set_defaults(run=run_serve, quiet=False)
     return top
+
+
+def _ping_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=_positive(float),
+        default=10.0,
+        help="how long to wait for a hub to connect and to answer a ping (default: 10)",
+    )
+    command.add_argument(
+        "--retries",
+        metavar="N",
+        type=_positive(int, zero=True),
+        default=3,
+        help="ping again after 5xx, 429, timeouts and connection errors (default: 3)",
+    )
+    command.add_argument(
+        "--strict-ping",
+        action="store_true",
+        help="exit 4 if a hub was not notified of a changed feed (on build: implies --ping)",
+    )
+
+
+def _positive(kind: type[float] | type[int], *, zero: bool = False) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if value < 0 or (value == 0 and not zero):
+            raise argparse.ArgumentTypeError(f"expected more than 0, got {text!r}")
+        return value
+
+    return parse
 
 
 def _common(command: argparse.ArgumentParser) -> None:
@@ -198,7 +261,42 @@ def run_build(args: argparse.Namespace) -> int:
     )
     if not args.quiet:
         print(f"feeds: open {out}/{INDEX} for the list of feeds")
-    return _status(result, settings.allow_rejected)
+    status = _status(result, settings.allow_rejected)
+    if args.ping or args.strict_ping:
+        return _ping(
+            settings, status, timeout=args.timeout, retries=args.retries, strict=args.strict_ping
+        )
+    return status
+
+
+def run_ping(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    return _ping(
+        settings, EXIT_OK, timeout=args.timeout, retries=args.retries, strict=args.strict_ping
+    )
+
+
+def _ping(settings: Settings, status: int, *, timeout: float, retries: int, strict: bool) -> int:
+    """Ping the hubs about the changed feeds; ``status`` unless ``strict`` and one failed."""
+    if not settings.hubs:
+        print("feeds ping: no hubs set (setting hubs), nothing to ping")
+        return status
+    started = time.perf_counter()
+    changed = to_ping(settings.output)
+    paths = {settings.base_url + path: path for path in changed}
+    report = ping(settings.hubs, list(paths), timeout, retries)
+    for failure in report.failures:
+        print(
+            f"feeds: ping failed: {failure.hub}: {failure.url}: {failure.reason}", file=sys.stderr
+        )
+    remember(settings.output, {paths[url]: changed[paths[url]] for url in report.delivered()})
+    failed = len(report.failures)
+    print(
+        f"feeds ping: {len(changed)} changed feeds in {display(settings.output)}/, "
+        f"{len(settings.hubs)} hubs: {len(report.results) - failed} pings accepted, "
+        f"{failed} failed ({time.perf_counter() - started:.2f} s)"
+    )
+    return EXIT_PING_FAILED if strict and failed else status
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -231,6 +329,7 @@ def run_clean(args: argparse.Namespace) -> int:
     removed = clean_output(settings.output)
     cache = settings.cache_file.exists()
     settings.cache_file.unlink(missing_ok=True)
+    forget(settings.output)
     print(
         f"feeds clean: {len(removed)} files removed from {display(settings.output)}/"
         + (f", cache {display(settings.cache_file)} removed" if cache else "")

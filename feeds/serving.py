@@ -59,6 +59,7 @@ def make_snapshot(
     max_age: int,
     stats: Mapping[str, int],
     sealed: Container[str] = (),
+    links: Mapping[str, str] | None = None,
 ) -> Snapshot:
     """The snapshot of a build.
 
@@ -66,7 +67,7 @@ def make_snapshot(
     ``previous``. A changed or new one gets ``now`` after a rebuild; at startup (no
     ``previous``) it gets ``first_seen(path, body)``, the time the existing output recorded or
     the newest entry's time. Documents in ``sealed`` (archive pages that never change again)
-    are cached for a year.
+    are cached for a year. ``links`` gives the ``Link`` header of the documents that have one.
     """
     documents: dict[str, Document] = {}
     for path, body in files.items():
@@ -77,12 +78,18 @@ def make_snapshot(
             continue
         changed = now if previous is not None else first_seen(path, body)
         policy = cache_control(max_age, immutable=path in sealed)
-        documents["/" + path] = _document(path, body, digest, _whole_seconds(changed), policy)
+        link = links.get(path) if links else None
+        documents["/" + path] = _document(path, body, digest, _whole_seconds(changed), policy, link)
     return Snapshot(documents=documents, built_at=now, stats=dict(stats))
 
 
 def _document(
-    path: str, body: bytes, digest: str, last_modified: datetime, policy: str
+    path: str,
+    body: bytes,
+    digest: str,
+    last_modified: datetime,
+    policy: str,
+    link: str | None = None,
 ) -> Document:
     common: Headers = (
         (b"content-type", content_type(path).encode()),
@@ -94,6 +101,8 @@ def _document(
     if path != INDEX:
         # Web-based readers fetch feeds from other origins.
         common += ((b"access-control-allow-origin", b"*"),)
+    if link is not None:
+        common += ((b"link", link.encode("ascii")),)
     identity = _variant(body, f'"{digest}"', None, common)
     packed = None
     if len(body) >= MIN_COMPRESS:

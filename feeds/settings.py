@@ -44,6 +44,7 @@ class Settings:
     ttl_minutes: int = 60
     allow_rejected: bool = False
     cache: Path | None = None
+    hubs: tuple[str, ...] = ()
 
     @property
     def cache_file(self) -> Path:
@@ -89,6 +90,7 @@ DOCS: dict[str, str] = {
     "ttl_minutes": "how often readers should poll, in minutes (RSS `<ttl>`)",
     "allow_rejected": "exit 0 even when records were rejected",
     "cache": "build cache file (SQLite); default `.feeds-cache.sqlite` beside the output folder",
+    "hubs": "WebSub hubs (absolute http(s) URLs) that feeds advertise and `feeds ping` notifies",
 }
 
 
@@ -271,6 +273,20 @@ def _flag(value: Any, base: Path) -> bool:
     return value
 
 
+def _hubs(value: Any, base: Path) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        raise _Bad("expected a list of absolute http(s) hub URLs")
+    hubs: list[str] = []
+    for item in items:
+        url = clean_url(item) if isinstance(item, str) else None
+        if url is None:
+            raise _Bad(f"expected absolute http(s) hub URLs; {item!r} is not one")
+        if url not in hubs:
+            hubs.append(url)
+    return tuple(hubs)
+
+
 _CHECKS: dict[str, Callable[[Any, Path], Any]] = {
     "title": _title,
     "description": _text,
@@ -292,4 +308,5 @@ _CHECKS: dict[str, Callable[[Any, Path], Any]] = {
     "ttl_minutes": _count(1),
     "allow_rejected": _flag,
     "cache": _folder,
+    "hubs": _hubs,
 }

@@ -137,6 +137,11 @@ def _same(target: Path, data: bytes) -> bool:
         return False
 
 
+def listed_files(folder: Path) -> list[str]:
+    """Every file the last build wrote to ``folder``, as its manifest lists them."""
+    return sorted(_read_manifest(folder))
+
+
 def _read_manifest(folder: Path) -> set[str]:
     try:
         lines = (folder / MANIFEST).read_text(encoding="utf-8").splitlines()

@@ -19,6 +19,12 @@ GOLDEN = DATA / "golden"
 def cases() -> dict[str, Settings]:
     return {
         "seed": make_settings(SEED.parent, output=GOLDEN / "seed"),
+        # The same feeds advertising WebSub hubs: only the hub links differ from "seed".
+        "seed-hubs": make_settings(
+            SEED.parent,
+            output=GOLDEN / "seed-hubs",
+            hubs=["https://hub.example.net/", "https://push.example.com/websub?a=1&b=2"],
+        ),
         "examples": load_settings(ROOT / "settings.yaml"),
     }
 

@@ -180,7 +180,8 @@ def test_settings_paths_are_relative_to_the_settings_file(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(
-    "args", [["--help"], ["build", "--help"], ["check", "--help"], ["--version"]]
+    "args",
+    [["--help"], ["build", "--help"], ["check", "--help"], ["ping", "--help"], ["--version"]],
 )
 def test_help_on_every_command(args: list[str]) -> None:
     result = run_cli(*args)
@@ -213,5 +214,5 @@ def test_every_setting_is_documented_in_the_readme() -> None:
 
 def test_exit_codes_are_documented_in_the_readme() -> None:
     readme = (ROOT / "README.md").read_text()
-    for code in ("| 0 ", "| 1 ", "| 2 ", "| 3 "):
+    for code in ("| 0 ", "| 1 ", "| 2 ", "| 3 ", "| 4 "):
         assert code in readme

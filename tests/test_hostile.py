@@ -221,3 +221,34 @@ def test_independent_validator_finds_no_errors(
         check=False,
     )
     assert strict.returncode == 0, strict.stdout[-3000:]
+
+
+@pytest.mark.skipif(
+    not (KIT.exists() and KIT_VENV.exists()),
+    reason="validator kit not set up (../shared/validate/setup)",
+)
+def test_independent_validator_accepts_websub_hub_links(tmp_path: Path) -> None:
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(
+        (ROOT / "settings.yaml").read_text()
+        + f"hubs: [https://hub.example.net/, 'https://push.example.com/websub?a=1&b=2']\n"
+        f"records: {EXAMPLES}\noutput: {tmp_path / 'output'}\n"
+    )
+    assert run_cli("build", "--settings", str(settings)).returncode == 0
+    assert b'rel="hub"' in (tmp_path / "output" / "all.rss").read_bytes()
+    for strict in ((), ("--strict",)):
+        result = subprocess.run(
+            [
+                str(KIT),
+                *strict,
+                "--base-url",
+                "https://example.org/feeds/",
+                str(tmp_path / "output"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout[-3000:]
+        assert "0 errors, 0 warnings" in result.stdout

@@ -260,3 +260,42 @@ def test_the_fast_json_layout_is_exactly_the_standard_one(value: object) -> None
     from feeds.rendering.jsonfeed import pretty
 
     assert pretty(value) == json.dumps(value, ensure_ascii=False, indent=2)
+
+
+HUBS = ["https://hub.example.net/", "https://push.example.com/websub?x=1&y=2"]
+
+
+def test_every_feed_advertises_its_hubs_and_itself_in_every_format() -> None:
+    result = build(make_settings(EXAMPLES, hubs=HUBS))
+    documents = feed_documents(result)
+    assert len(documents) == 3 * len(result.feeds)
+    for feed, fmt, data in documents:
+        self_url = f"{BASE_URL}{feed.path}.{fmt}"
+        if fmt == "json":
+            document = json.loads(data)
+            jsonschema.validate(document, JSONFEED_SCHEMA)
+            assert document["hubs"] == [{"type": "WebSub", "url": hub} for hub in HUBS]
+            assert document["feed_url"] == self_url
+            continue
+        parsed = feedparser.parse(data)
+        assert not parsed.bozo, (feed.path, fmt, parsed.get("bozo_exception"))
+        links = [(link.rel, link.href) for link in parsed.feed.links]
+        assert [href for rel, href in links if rel == "hub"] == HUBS, (feed.path, fmt)
+        assert [href for rel, href in links if rel == "self"] == [self_url], (feed.path, fmt)
+        assert parsed.feed.link == "https://example.org/"  # the channel's or alternate link
+
+
+def test_rss_hub_links_sit_beside_the_self_link_and_keep_the_channel_link() -> None:
+    result = build(make_settings(SEED.parent, hubs=HUBS))
+    channel = etree.fromstring(result.files["all.rss"]).find("channel")
+    assert channel is not None
+    assert channel.findtext("link") == "https://example.org/"
+    atom_links = [(a.get("rel"), a.get("href")) for a in channel.findall("atom:link", NS)]
+    assert atom_links == [("self", BASE_URL + "all.rss")] + [("hub", hub) for hub in HUBS]
+
+
+def test_without_hubs_no_feed_mentions_one() -> None:
+    result = build(make_settings(EXAMPLES))
+    for _, _, data in feed_documents(result):
+        assert b'"hub"' not in data
+        assert b'"hubs"' not in data

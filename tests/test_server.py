@@ -202,3 +202,24 @@ def test_the_factory_serves_identical_bytes_from_several_workers(tmp_path: Path)
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def test_feeds_carry_a_link_header_naming_their_hubs_and_themselves(tmp_path: Path) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "records")
+    hubs = ["https://hub.example.net/", "https://push.example.com/websub"]
+    (tmp_path / "settings.yaml").write_text(
+        f"title: Hub News\nrecords: records\noutput: output\nhubs: {hubs}\n"
+    )
+    with live_server(tmp_path / "settings.yaml", "--no-watch") as server:
+        for path in ("/all.atom", "/all.rss", "/all.json", "/topics/ai.json"):
+            status, headers, body = request(server, "GET", path)
+            assert status == 200, path
+            expected = ", ".join(
+                [*(f'<{hub}>; rel="hub"' for hub in hubs), f'<{server.url}{path[1:]}>; rel="self"']
+            )
+            assert headers["link"] == expected, path
+            assert all(hub.encode() in body for hub in hubs)
+            _, head_headers, _ = request(server, "HEAD", path)
+            assert head_headers["link"] == expected
+        for path in ("/", "/feeds.opml", "/healthz"):
+            assert "link" not in request(server, "GET", path)[1], path

@@ -108,3 +108,32 @@ def test_the_repository_settings_file_is_valid() -> None:
     settings = load_settings(Path(__file__).parent.parent / "settings.yaml")
     assert isinstance(settings, Settings)
     assert settings.base_url == "https://example.org/feeds/"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        ["ftp://hub.example/"],
+        ["hub.example"],
+        [5],
+        {"url": "https://hub.example/"},
+        ["https://u:p@h/"],
+    ],
+)
+def test_a_bad_hub_names_the_key_and_the_value(value: object) -> None:
+    error = bad({"hubs": value})
+    assert (error.key, error.value) == ("hubs", value)
+    assert "absolute http(s) hub URLs" in str(error)
+    assert str(error).startswith("site.yaml: hubs: ")
+
+
+def test_hubs_default_to_none_and_keep_their_order_once_each() -> None:
+    assert parse_settings({}, base=Path("/site")).hubs == ()
+    hubs = ["https://b.example/hub", "https://a.example/", "https://b.example/hub"]
+    assert parse_settings({"hubs": hubs}, base=Path("/site")).hubs == (
+        "https://b.example/hub",
+        "https://a.example/",
+    )
+    assert parse_settings({"hubs": "https://a.example/"}, base=Path("/site")).hubs == (
+        "https://a.example/",
+    )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from feeds import GENERATOR
 from feeds.dates import rfc3339
 from feeds.model import Author, Entry, Feed
-from feeds.rendering.links import MEDIA_TYPES, feed_url, history_links, subscription_url
+from feeds.rendering.links import MEDIA_TYPES, feed_url, history_links, hubs, subscription_url
 from feeds.rendering.xml import CData, Element, el, fragment, serialize, slot
 from feeds.settings import Settings
 
@@ -28,6 +28,7 @@ def render(feed: Feed, settings: Settings, fragments: Sequence[bytes]) -> bytes:
             el("link", rel=rel, type=MEDIA_TYPES["atom"], href=url)
             for rel, url in history_links(settings, feed, "atom")
         ),
+        *(el("link", rel="hub", href=hub) for hub in hubs(settings, feed)),
         el("link", rel="alternate", type="text/html", href=settings.home),
         author(settings.owner),
         el("generator", GENERATOR),

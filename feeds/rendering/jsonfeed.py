@@ -9,7 +9,7 @@ from typing import Any
 
 from feeds.dates import rfc3339
 from feeds.model import Author, Entry, Feed
-from feeds.rendering.links import feed_url, page_url
+from feeds.rendering.links import feed_url, hubs, page_url
 from feeds.settings import Settings
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -34,6 +34,8 @@ def render(feed: Feed, settings: Settings, fragments: Sequence[bytes]) -> bytes:
         document["description"] = settings.description
     document["language"] = settings.language
     document["authors"] = [author(settings.owner)]
+    if hubs(settings, feed):
+        document["hubs"] = [{"type": "WebSub", "url": hub} for hub in hubs(settings, feed)]
     document["items"] = []
     text = dump(document)
     if not fragments:

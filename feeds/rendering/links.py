@@ -46,6 +46,12 @@ def history_links(settings: Settings, feed: FeedInfo, fmt: str) -> list[tuple[st
     return links
 
 
+def hubs(settings: Settings, feed: FeedInfo) -> tuple[str, ...]:
+    """The WebSub hubs a document advertises: those of the settings on subscription documents;
+    archive pages never change, so nobody subscribes to them."""
+    return () if feed.paging.archive else settings.hubs
+
+
 def page_url(settings: Settings, current: str, number: int, fmt: str) -> str:
     return f"{settings.base_url}archive/{current}/{number}{EXTENSIONS[fmt]}"
 

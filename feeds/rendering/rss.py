@@ -8,7 +8,7 @@ from html import escape
 from feeds import GENERATOR
 from feeds.dates import rfc822
 from feeds.model import Entry, Feed
-from feeds.rendering.links import MEDIA_TYPES, feed_url, history_links
+from feeds.rendering.links import MEDIA_TYPES, feed_url, history_links, hubs
 from feeds.rendering.xml import CData, Element, el, fragment, serialize, slot
 from feeds.settings import Settings
 
@@ -35,6 +35,7 @@ def render(feed: Feed, settings: Settings, fragments: Sequence[bytes]) -> bytes:
             el("atom:link", href=url, rel=rel, type=MEDIA_TYPES["rss"])
             for rel, url in history_links(settings, feed, "rss")
         ),
+        *(el("atom:link", href=hub, rel="hub") for hub in hubs(settings, feed)),
         el("language", settings.language),
         el("managingEditor", f"{owner.email} ({owner.name})") if owner.email else None,
         el("lastBuildDate", rfc822(feed.updated)) if feed.entries else None,
