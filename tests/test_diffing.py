@@ -396,3 +396,10 @@ def test_any_built_output_compared_with_itself_or_its_records_is_no_change(
             assert code == 0, text
             assert text.startswith(TOTALS), text
             assert " 0 new, 0 gone, 0 changed; entries: 0 added, 0 removed, 0 changed;" in text
+
+
+def test_help_names_the_risky_changes_and_exit_codes() -> None:
+    result = run_cli("diff", "--help")
+    assert result.returncode == 0
+    for words in ("id churn", "0  no risky change", "1  risky changes found", "2  bad usage"):
+        assert words in result.stdout
