@@ -25,6 +25,7 @@ EXIT_REJECTED = 1
 EXIT_UNUSABLE = 2
 EXIT_WRITE_FAILED = 3
 EXIT_PING_FAILED = 4
+EXIT_RISKY = 1  # feeds diff
 
 EPILOG = """\
 exit status:
@@ -33,6 +34,16 @@ exit status:
   2  bad usage, settings or records folder; nothing was written
   3  the output folder could not be written
   4  --strict-ping: a hub was not notified of a changed feed (the output was written)
+"""
+
+DIFF_EPILOG = """\
+risky (exit 1): the same link under a new id (id churn), an id twice in one document, a
+published date that moved, a subscription document that is gone.
+
+exit status:
+  0  no risky change
+  1  risky changes found
+  2  bad usage, or a folder or document that cannot be read (the message names it)
 """
 
 
@@ -141,6 +152,32 @@ def parser() -> argparse.ArgumentParser:
         help="log every request through uvicorn's access logger (default: --access-log)",
     )
     s.set_defaults(run=run_serve, quiet=False)
+
+    d = commands.add_parser(
+        "diff",
+        help="compare two outputs (or an output with what the records build now) for CI",
+        description=(
+            "Compare the feeds of OLD and NEW output folders, or, without NEW, of OLD and what the "
+            "records and settings would build now (in memory; nothing is written): entries added, "
+            "removed and changed per feed, and the risky changes that make readers show old "
+            "entries again."
+        ),
+        epilog=DIFF_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    d.add_argument("old", metavar="OLD", type=Path, help="the output folder deployed now")
+    d.add_argument(
+        "new",
+        metavar="NEW",
+        type=Path,
+        nargs="?",
+        help="the output folder to deploy (default: build the records in memory)",
+    )
+    d.add_argument("--settings", metavar="FILE", type=Path, help="settings file (without NEW)")
+    d.add_argument("--records", metavar="DIR", help="records folder (without NEW)")
+    d.add_argument("--json", action="store_true", help="print the report as JSON")
+    d.add_argument("-q", "--quiet", action="store_true", help="print only risky lines and totals")
+    d.set_defaults(run=run_diff, output=None, base_url=None, allow_rejected=None)
     return top
 
 
@@ -359,3 +396,26 @@ def run_serve(args: argparse.Namespace) -> int:
         access_log=args.access_log,
     )
     return EXIT_OK
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    import json
+
+    from feeds.diffing import compare, lines, to_json
+    from feeds.published import read_build, read_folder
+
+    if args.new is not None and (args.settings is not None or args.records is not None):
+        raise FeedsError("diff: --settings and --records build NEW; give one or the other")
+    old = read_folder(args.old)
+    if args.new is not None:
+        new = read_folder(args.new)
+    else:
+        result = run(_settings(args))
+        _report(result)
+        new = read_build(result)
+    report = compare(old, new)
+    if args.json:
+        print(json.dumps(to_json(report), indent=2, ensure_ascii=False))
+    else:
+        print("\n".join(lines(report, quiet=args.quiet)))
+    return EXIT_RISKY if report.risky else EXIT_OK

@@ -229,3 +229,28 @@ def test_an_entry_larger_than_the_budget_gets_a_page_of_its_own(
     assert len(json.loads(result.files["all.json"])["items"]) == 1
     pages = [path for path in result.files if path.startswith("archive/all/")]
     assert len(pages) == 2 * 3
+
+
+def test_diff_follows_entries_into_the_archive(
+    tmp_path: Path, records: Path, write_record: RecordWriter
+) -> None:
+    write_history(write_record, 11, topics=["AI"])
+    settings = tmp_path / "settings.yaml"
+    settings.write_text("title: History\nrecords: records\nmax_entries: 3\narchive_page_size: 2\n")
+    run_cli("build", "--settings", str(settings), "--output", str(tmp_path / "old"))
+    write_record(
+        title="Story new",
+        webUrl="https://news.example/new",
+        publishedDateTime="2024-06-01T00:00:00Z",
+        topics=["AI"],
+    )
+    result = run_cli("diff", "--settings", str(settings), "--json", str(tmp_path / "old"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    totals = report["totals"]
+    assert (totals["entries_added"], totals["entries_removed"], totals["entries_changed"]) == (
+        1,
+        0,
+        0,
+    )
+    assert report["risky"] is False
