@@ -13,7 +13,7 @@ from feeds.build import Build, display, file_stat, run
 from feeds.cache import open_cache
 from feeds.errors import FeedsError, SettingsError, WriteError
 from feeds.progress import BuildProgress
-from feeds.rendering import SITE_DOCUMENTS
+from feeds.rendering import site_documents
 from feeds.rendering.links import INDEX
 from feeds.settings import DEFAULT_FILE, Settings, load_settings
 from feeds.writing import clean_output
@@ -202,7 +202,7 @@ def run_check(args: argparse.Namespace) -> int:
     result = run(settings)
     _report(result)
     seconds = time.perf_counter() - started
-    files = result.feed_count * len(settings.formats) + len(SITE_DOCUMENTS)
+    files = result.feed_count * len(settings.formats) + len(site_documents(settings))
     print(
         f"feeds check: {_records_summary(result)}; {result.feed_count} feeds, "
         f"{files} files would be written ({seconds:.2f} s)"

@@ -34,7 +34,7 @@ def test_build_writes_the_examples_and_prints_one_summary(tmp_path: Path) -> Non
     assert match, result.stdout
     read, published, drafts, rejected, feeds, written = map(int, match.groups()[:6])
     assert (read, published, drafts, rejected) == (14, 13, 1, 0)
-    assert written == feeds * 3 + 2
+    assert written == feeds * 3 + 5  # index, feeds.opml, topics.opml, providers.opml, feed.xsl
     assert (out / "all.rss").is_file()
     assert (out / "index.html").is_file()
     assert result.stderr == ""

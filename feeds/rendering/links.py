@@ -13,12 +13,14 @@ MEDIA_TYPES = {
 }
 INDEX = "index.html"
 OPML = "feeds.opml"
+STYLESHEET = "feed.xsl"
 _CONTENT_TYPES = {
     ".rss": MEDIA_TYPES["rss"],
     ".atom": MEDIA_TYPES["atom"],
     ".json": MEDIA_TYPES["json"],
     ".opml": "text/x-opml",
     ".html": "text/html",
+    ".xsl": "text/xsl",
 }
 
 
@@ -29,6 +31,20 @@ def feed_path(feed: FeedInfo, fmt: str) -> str:
 
 def feed_url(settings: Settings, feed: FeedInfo, fmt: str) -> str:
     return settings.base_url + feed_path(feed, fmt)
+
+
+def grouping_opml(folder: str) -> str:
+    """``topics.opml``: the OPML of one grouping's feeds, named from its folder."""
+    return folder + ".opml"
+
+
+def stylesheet_href(path: str) -> str:
+    """The stylesheet's URL relative to the document at ``path`` (``../../feed.xsl``).
+
+    Relative, so a browser fetches it from wherever the feed was served (same origin, which
+    XSLT requires), whatever ``base_url`` says.
+    """
+    return "../" * path.count("/") + STYLESHEET
 
 
 def content_type(path: str) -> str:
