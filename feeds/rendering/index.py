@@ -31,7 +31,7 @@ a.subscribe { display: inline-block; padding: 0.1rem 0.6rem; border: 1px solid #
 # Subscribe links open the feed (whose page says how to subscribe); with scripts they copy its
 # URL instead: the Clipboard API, else a selected text area and execCommand (plain http pages,
 # older browsers), else they stay links.
-_SCRIPT = """\
+SUBSCRIBE_SCRIPT = """\
 function copyByCommand(text) {
   const box = document.createElement("textarea");
   box.value = text;
@@ -112,7 +112,7 @@ def render(feeds: Sequence[FeedInfo], settings: Settings) -> bytes:
             "</table>",
             "</section>",
         ]
-    tail = [f"<script>\n{_SCRIPT}\n</script>", "</body>", "</html>", ""]
+    tail = [f"<script>\n{SUBSCRIBE_SCRIPT}\n</script>", "</body>", "</html>", ""]
     return "\n".join(head + body + tail).encode("utf-8")
 
 
