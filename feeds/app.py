@@ -224,15 +224,18 @@ async def _serve(document: Document, scope: Scope, send: Send) -> None:
         await _send(send, 405, headers, b"Method Not Allowed\n")
         return
     accept = inm = ims = None
+    media = ""
     for name, value in scope["headers"]:
         if name == b"accept-encoding":
             accept = value.decode("latin-1")
+        elif name == b"accept":
+            media = value.decode("latin-1")
         elif name == b"if-none-match":
             text = value.decode("latin-1")
             inm = text if inm is None else f"{inm},{text}"
         elif name == b"if-modified-since":
             ims = value.decode("latin-1")
-    variant = choose(document, accept) if accept else document.identity
+    variant = choose(document, accept or "", media) if accept or media else document.identity
     if (inm is not None or ims is not None) and not_modified(
         variant, document.last_modified, inm, ims
     ):

@@ -25,7 +25,7 @@ from feeds.grouping import Accumulator, FeedPlan, Grouped, Summary, freeze, summ
 from feeds.mapping import map_record
 from feeds.model import Entry, Feed
 from feeds.records import read_record, scan_records
-from feeds.rendering import SITE_DOCUMENTS, measure, render_all
+from feeds.rendering import measure, render_all, site_documents
 from feeds.rendering.links import feed_path
 from feeds.settings import Settings
 from feeds.writing import OutputWriter, WriteReport
@@ -45,8 +45,9 @@ def _write_part(index: int) -> tuple[list[str], list[str]]:
         build.cache.reopen()
     writer = OutputWriter(folder)
     part = parts[index]
+    site = site_documents(build.settings)
     for path, data in render_all(part, build.settings, build._load):
-        if path not in SITE_DOCUMENTS:
+        if path not in site:
             writer.write(path, data)
     return writer.written, writer.unchanged
 
@@ -157,7 +158,7 @@ class Build:
         if self.grouped is None and self.state is not None:  # nothing changed
             return set(self.state.report.outputs)
         paths = {feed_path(plan, fmt) for plan in self.plans for fmt in self.settings.formats}
-        return paths | set(SITE_DOCUMENTS)
+        return paths | set(site_documents(self.settings))
 
     def sealed(self) -> set[str]:
         """Paths of the archive pages that will never change again (a newer page exists)."""
@@ -181,7 +182,7 @@ class Build:
         feeds = len(self.plans) if self.dirty is None else len(self.dirty)
         if self.grouped is None:
             return 0
-        return feeds * len(self.settings.formats) + len(SITE_DOCUMENTS)
+        return feeds * len(self.settings.formats) + len(site_documents(self.settings))
 
     def write(
         self,

@@ -14,7 +14,7 @@ from feeds.cache import open_cache
 from feeds.errors import FeedsError, SettingsError, WriteError
 from feeds.pinged import forget, remember, to_ping
 from feeds.progress import BuildProgress
-from feeds.rendering import SITE_DOCUMENTS
+from feeds.rendering import site_documents
 from feeds.rendering.links import INDEX
 from feeds.settings import DEFAULT_FILE, Settings, load_settings
 from feeds.websub import ping
@@ -343,7 +343,7 @@ def run_check(args: argparse.Namespace) -> int:
     _report(result)
     seconds = time.perf_counter() - started
     documents = result.feed_count + result.page_count
-    files = documents * len(settings.formats) + len(SITE_DOCUMENTS)
+    files = documents * len(settings.formats) + len(site_documents(settings))
     print(
         f"feeds check: {_records_summary(result)}; {_feeds_summary(result)}, "
         f"{files} files would be written ({seconds:.2f} s)"

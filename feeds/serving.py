@@ -18,6 +18,10 @@ from feeds.rendering.links import INDEX, cache_control, content_type
 
 # Below this size the gzip header costs more than it saves.
 MIN_COMPRESS = 1024
+# Chromium shows application/rss+xml and application/atom+xml as plain text, which would hide
+# the feed's browser view (feed.xsl); browsers that ask for HTML get the same bytes as XML.
+STYLED = (".rss", ".atom")
+BROWSER_TYPE = b"application/xml; charset=utf-8"
 Headers = tuple[tuple[bytes, bytes], ...]
 
 
@@ -39,6 +43,8 @@ class Document:
     last_modified: datetime
     identity: Variant
     gzip: Variant | None
+    browser: tuple[Variant, Variant | None] | None = None
+    """The identity and gzip variants served as ``application/xml`` to browsers (feeds only)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +101,7 @@ def _document(
         (b"content-type", content_type(path).encode()),
         (b"last-modified", http_date(last_modified).encode()),
         (b"cache-control", policy.encode()),
-        (b"vary", b"Accept-Encoding"),
+        (b"vary", b"Accept-Encoding, Accept" if path.endswith(STYLED) else b"Accept-Encoding"),
         (b"x-content-type-options", b"nosniff"),
     )
     if path != INDEX:
@@ -104,14 +110,26 @@ def _document(
     if link is not None:
         common += ((b"link", link.encode("ascii")),)
     identity = _variant(body, f'"{digest}"', None, common)
-    packed = None
-    if len(body) >= MIN_COMPRESS:
-        # mtime=0 keeps the compressed bytes, and so the ETag's meaning, reproducible.
-        packed = _variant(
-            gzip.compress(body, compresslevel=6, mtime=0), f'"{digest}-gz"', "gzip", common
+    # mtime=0 keeps the compressed bytes, and so the ETag's meaning, reproducible.
+    compressed = (
+        gzip.compress(body, compresslevel=6, mtime=0) if len(body) >= MIN_COMPRESS else None
+    )
+    packed = _variant(compressed, f'"{digest}-gz"', "gzip", common) if compressed else None
+    browser = None
+    if path.endswith(STYLED):
+        # Another representation, so other ETags: caches must not answer one with the other.
+        xml = ((b"content-type", BROWSER_TYPE), *common[1:])
+        browser = (
+            _variant(body, f'"{digest}-xml"', None, xml),
+            _variant(compressed, f'"{digest}-xml-gz"', "gzip", xml) if compressed else None,
         )
     return Document(
-        path=path, digest=digest, last_modified=last_modified, identity=identity, gzip=packed
+        path=path,
+        digest=digest,
+        last_modified=last_modified,
+        identity=identity,
+        gzip=packed,
+        browser=browser,
     )
 
 
@@ -126,18 +144,37 @@ def _variant(body: bytes, etag: str, encoding: str | None, common: Headers) -> V
     )
 
 
-def choose(document: Document, accept_encoding: str) -> Variant:
-    """The variant the client accepts: gzip when offered with q > 0 and worth it."""
-    if document.gzip is not None and accepts_gzip(accept_encoding):
-        return document.gzip
-    return document.identity
+def choose(document: Document, accept_encoding: str, accept: str = "") -> Variant:
+    """The variant the client accepts: gzip when offered with q > 0 and worth it; for a feed,
+    ``application/xml`` when the client asks for HTML (a browser opening it)."""
+    identity, packed = document.identity, document.gzip
+    if document.browser is not None and wants_html(accept):
+        identity, packed = document.browser
+    if packed is not None and accepts_gzip(accept_encoding):
+        return packed
+    return identity
 
 
 def accepts_gzip(header: str) -> bool:
     star = None
+    for name, q in _ranges(header):
+        if name in ("gzip", "x-gzip"):
+            return q > 0
+        if name == "*":
+            star = q > 0
+    return bool(star)
+
+
+def wants_html(accept: str) -> bool:
+    """Whether an Accept header names HTML: browsers do when they open a page; readers don't."""
+    return any(name == "text/html" and q > 0 for name, q in _ranges(accept))
+
+
+def _ranges(header: str) -> list[tuple[str, float]]:
+    """The names of a comma-separated header, lower-cased, with their q-values."""
+    ranges = []
     for part in header.split(","):
         name, _, params = part.strip().partition(";")
-        name = name.strip().lower()
         q = 1.0
         for param in params.split(";"):
             key, _, value = param.strip().partition("=")
@@ -146,11 +183,8 @@ def accepts_gzip(header: str) -> bool:
                     q = float(value)
                 except ValueError:
                     q = 0.0
-        if name in ("gzip", "x-gzip"):
-            return q > 0
-        if name == "*":
-            star = q > 0
-    return bool(star)
+        ranges.append((name.strip().lower(), q))
+    return ranges
 
 
 def not_modified(

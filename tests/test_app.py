@@ -155,7 +155,7 @@ def test_304_carries_etag_cache_control_and_vary_but_no_body(client: TestClient)
     assert response.status_code == 304
     assert response.headers["etag"] == etag
     assert response.headers["cache-control"] == "public, max-age=900"
-    assert response.headers["vary"] == "Accept-Encoding"
+    assert response.headers["vary"] == "Accept-Encoding, Accept"
     assert "content-type" not in response.headers
     assert response.content == b""
 
@@ -197,7 +197,7 @@ def test_gzip_when_accepted_with_vary_and_its_own_etag(client: TestClient) -> No
     identity = client.get("/all.atom", headers={"accept-encoding": "identity"})
     packed = client.get("/all.atom", headers={"accept-encoding": "gzip, deflate"})
     assert packed.headers["content-encoding"] == "gzip"
-    assert packed.headers["vary"] == identity.headers["vary"] == "Accept-Encoding"
+    assert packed.headers["vary"] == identity.headers["vary"] == "Accept-Encoding, Accept"
     assert packed.headers["etag"] != identity.headers["etag"]
     assert packed.content == identity.content  # the client decoded it
     assert int(packed.headers["content-length"]) < len(identity.content)
@@ -363,3 +363,28 @@ def test_serving_never_writes_the_output_folder_unless_asked(settings: Settings)
     with TestClient(create_app(replace(settings), write=True)) as client:
         client.get("/all.rss")
     assert (settings.output / "all.rss").read_bytes() == build(settings).files["all.rss"]
+
+
+def test_a_browser_gets_a_feed_as_xml_with_its_own_etags(client: TestClient) -> None:
+    browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    for path in ("/all.rss", "/all.atom"):
+        for encoding in ("identity", "gzip"):
+            reader = client.get(path, headers={"accept-encoding": encoding})
+            seen = client.get(path, headers={"accept": browser, "accept-encoding": encoding})
+            assert seen.headers["content-type"] == "application/xml; charset=utf-8"
+            assert seen.content == reader.content
+            assert seen.headers["etag"] != reader.headers["etag"]
+            again = client.get(
+                path,
+                headers={
+                    "accept": browser,
+                    "accept-encoding": encoding,
+                    "if-none-match": seen.headers["etag"],
+                },
+            )
+            assert again.status_code == 304
+    html = client.get("/", headers={"accept": browser})
+    assert html.headers["content-type"] == "text/html; charset=utf-8"
+    assert html.headers["vary"] == "Accept-Encoding"
+    xsl = client.get("/feed.xsl")
+    assert xsl.headers["content-type"] == "text/xsl; charset=utf-8"

@@ -195,6 +195,8 @@ def test_new_entries_change_only_the_subscription_document_and_the_newest_page(
         "archive/providers/wire-example/5",
         "index",
         "feeds",
+        "topics",
+        "providers",
     }
     for sealed in ("archive/all/1.atom", "archive/all/4.rss", "archive/topics/ai/2.json"):
         assert before[sealed] == after[sealed]

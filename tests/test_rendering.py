@@ -239,7 +239,16 @@ def test_only_selected_formats_are_built(tmp_path: Path) -> None:
 
 def test_an_empty_records_folder_gives_valid_empty_feeds(records: Path) -> None:
     result = build(make_settings(records))
-    assert sorted(result.files) == ["all.atom", "all.json", "all.rss", "feeds.opml", "index.html"]
+    assert sorted(result.files) == [
+        "all.atom",
+        "all.json",
+        "all.rss",
+        "feed.xsl",
+        "feeds.opml",
+        "index.html",
+        "providers.opml",
+        "topics.opml",
+    ]
     for name in ("all.rss", "all.atom"):
         parsed = feedparser.parse(result.files[name])
         assert not parsed.bozo
@@ -299,3 +308,27 @@ def test_without_hubs_no_feed_mentions_one() -> None:
     for _, _, data in feed_documents(result):
         assert b'"hub"' not in data
         assert b'"hubs"' not in data
+
+
+def test_the_stylesheet_href_leads_back_to_the_output_folder_from_any_depth() -> None:
+    from feeds.rendering.links import stylesheet_href
+
+    assert stylesheet_href("all.rss") == "feed.xsl"
+    assert stylesheet_href("topics/ai.atom") == "../feed.xsl"
+    assert stylesheet_href("archive/topics/ai/3.rss") == "../../../feed.xsl"
+
+
+def test_rss_and_atom_point_to_the_stylesheet_and_json_builds_have_none(
+    examples_build: BuildResult,
+) -> None:
+    for path, data in examples_build.files.items():
+        if path.endswith((".rss", ".atom")):
+            tree = etree.fromstring(data).getroottree()
+            (pi,) = list(tree.getroot().itersiblings(preceding=True))
+            href = "../" * path.count("/") + "feed.xsl"
+            assert pi.target == "xml-stylesheet"
+            assert pi.get("href") == href
+            assert pi.get("type") == "text/xsl"
+    assert examples_build.files["feed.xsl"].startswith(b"<?xml")
+    result = build(make_settings(SEED.parent, formats=["json"]))
+    assert "feed.xsl" not in result.files

@@ -8,9 +8,18 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from feeds.content import entry_html
+from feeds.grouping import GROUPINGS
 from feeds.model import Entry, Feed, FeedInfo
-from feeds.rendering import atom, index, jsonfeed, opml, rss
-from feeds.rendering.links import EXTENSIONS, INDEX, MEDIA_TYPES, OPML, feed_path
+from feeds.rendering import atom, index, jsonfeed, opml, rss, stylesheet
+from feeds.rendering.links import (
+    EXTENSIONS,
+    INDEX,
+    MEDIA_TYPES,
+    OPML,
+    STYLESHEET,
+    feed_path,
+    grouping_opml,
+)
 from feeds.settings import Settings
 
 
@@ -37,6 +46,24 @@ SITE_DOCUMENTS: dict[str, Callable[[Sequence[FeedInfo], Settings], bytes]] = {
     INDEX: index.render,
     OPML: opml.render,
 }
+
+
+def site_documents(
+    settings: Settings,
+) -> dict[str, Callable[[Sequence[FeedInfo], Settings], bytes]]:
+    """Every document about the feed set that ``settings`` build: the stylesheet the RSS and
+    Atom feeds point to, an OPML for each grouping with a folder, then :data:`SITE_DOCUMENTS`.
+
+    A grouping's OPML is written even while it has no feeds, so its URL stays valid.
+    """
+    documents: dict[str, Callable[[Sequence[FeedInfo], Settings], bytes]] = {}
+    if any(fmt in stylesheet.STYLED for fmt in settings.formats):
+        documents[STYLESHEET] = stylesheet.render
+    for grouping in GROUPINGS:
+        if grouping.folder and grouping.name in settings.groupings:
+            documents[grouping_opml(grouping.folder)] = opml.render_grouping(grouping.name)
+    return documents | SITE_DOCUMENTS
+
 
 Plan = TypeVar("Plan", bound=FeedInfo)
 
@@ -94,7 +121,7 @@ def render_all(
             if not remaining[entry.id]:
                 cache.pop(entry.id, None)
     listed = subscriptions(feeds)
-    for path, render in SITE_DOCUMENTS.items():
+    for path, render in site_documents(settings).items():
         yield path, render(listed, settings)
 
 

@@ -7,7 +7,15 @@ from collections.abc import Sequence
 from feeds import GENERATOR
 from feeds.dates import rfc3339
 from feeds.model import Author, Entry, Feed
-from feeds.rendering.links import MEDIA_TYPES, feed_url, history_links, hubs, subscription_url
+from feeds.rendering.links import (
+    MEDIA_TYPES,
+    feed_path,
+    feed_url,
+    history_links,
+    hubs,
+    stylesheet_href,
+    subscription_url,
+)
 from feeds.rendering.xml import CData, Element, el, fragment, serialize, slot
 from feeds.settings import Settings
 
@@ -42,7 +50,7 @@ def render(feed: Feed, settings: Settings, fragments: Sequence[bytes]) -> bytes:
             "xml:lang": settings.language,
         },
     )
-    return serialize(root, fragments=fragments)
+    return serialize(root, fragments=fragments, stylesheet=stylesheet_href(feed_path(feed, "atom")))
 
 
 def author(person: Author) -> Element:

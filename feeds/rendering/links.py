@@ -13,12 +13,14 @@ MEDIA_TYPES = {
 }
 INDEX = "index.html"
 OPML = "feeds.opml"
+STYLESHEET = "feed.xsl"
 _CONTENT_TYPES = {
     ".rss": MEDIA_TYPES["rss"],
     ".atom": MEDIA_TYPES["atom"],
     ".json": MEDIA_TYPES["json"],
     ".opml": "text/x-opml",
     ".html": "text/html",
+    ".xsl": "text/xsl",
 }
 
 
@@ -71,6 +73,20 @@ def cache_control(max_age: int, *, immutable: bool = False) -> str:
     if immutable:
         return f"public, max-age={SEALED_MAX_AGE}, immutable"
     return f"public, max-age={max_age}"
+
+
+def grouping_opml(folder: str) -> str:
+    """``topics.opml``: the OPML of one grouping's feeds, named from its folder."""
+    return folder + ".opml"
+
+
+def stylesheet_href(path: str) -> str:
+    """The stylesheet's URL relative to the document at ``path`` (``../../feed.xsl``).
+
+    Relative, so a browser fetches it from wherever the feed was served (same origin, which
+    XSLT requires), whatever ``base_url`` says.
+    """
+    return "../" * path.count("/") + STYLESHEET
 
 
 def content_type(path: str) -> str:

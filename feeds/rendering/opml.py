@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from feeds.dates import rfc822
 from feeds.grouping import EPOCH, GROUPINGS
@@ -17,7 +17,6 @@ _PREFERENCE = ("rss", "atom", "json")
 
 def render(feeds: Sequence[FeedInfo], settings: Settings) -> bytes:
     fmt = next(f for f in _PREFERENCE if f in settings.formats)
-    updated = max((f.updated for f in feeds), default=EPOCH)
     sections: list[Element] = []
     for grouping in GROUPINGS:
         outlines = [_outline(f, settings, fmt) for f in feeds if f.grouping == grouping.name]
@@ -25,10 +24,30 @@ def render(feeds: Sequence[FeedInfo], settings: Settings) -> bytes:
             sections.extend(outlines)
         elif outlines:
             sections.append(el("outline", None, *outlines, text=grouping.label))
+    return _document(settings.title, feeds, sections, settings)
+
+
+def render_grouping(name: str) -> Callable[[Sequence[FeedInfo], Settings], bytes]:
+    """The OPML of one grouping's feeds only (``topics.opml``)."""
+
+    def render(feeds: Sequence[FeedInfo], settings: Settings) -> bytes:
+        fmt = next(f for f in _PREFERENCE if f in settings.formats)
+        chosen = [f for f in feeds if f.grouping == name]
+        label = next(g.label for g in GROUPINGS if g.name == name)
+        outlines = [_outline(f, settings, fmt) for f in chosen]
+        return _document(f"{settings.title}: {label}", chosen, outlines, settings)
+
+    return render
+
+
+def _document(
+    title: str, feeds: Sequence[FeedInfo], sections: Sequence[Element], settings: Settings
+) -> bytes:
+    updated = max((f.updated for f in feeds), default=EPOCH)
     head = el(
         "head",
         None,
-        el("title", settings.title),
+        el("title", title),
         el("dateModified", rfc822(updated)),
         el("ownerName", settings.owner.name),
         el("ownerEmail", settings.owner.email) if settings.owner.email else None,

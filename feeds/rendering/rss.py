@@ -8,7 +8,14 @@ from html import escape
 from feeds import GENERATOR
 from feeds.dates import rfc822
 from feeds.model import Entry, Feed
-from feeds.rendering.links import MEDIA_TYPES, feed_url, history_links, hubs
+from feeds.rendering.links import (
+    MEDIA_TYPES,
+    feed_path,
+    feed_url,
+    history_links,
+    hubs,
+    stylesheet_href,
+)
 from feeds.rendering.xml import CData, Element, el, fragment, serialize, slot
 from feeds.settings import Settings
 
@@ -47,7 +54,8 @@ def render(feed: Feed, settings: Settings, fragments: Sequence[bytes]) -> bytes:
         slot(),
     )
     root = el("rss", None, channel, version="2.0", **NAMESPACES)
-    return serialize(root, hex_refs=True, fragments=fragments)
+    stylesheet = stylesheet_href(feed_path(feed, "rss"))
+    return serialize(root, hex_refs=True, fragments=fragments, stylesheet=stylesheet)
 
 
 def item(entry: Entry, html: str) -> bytes:
@@ -61,6 +69,11 @@ def _item(entry: Entry, html: str) -> Element:
         None,
         el("title", entry.title),
         el("link", entry.url),
+        # Related links as in Atom, so the browser view and readers get them without the HTML.
+        *(
+            el("atom:link", rel="related", type="text/html", href=link.url, title=link.title)
+            for link in entry.related
+        ),
         # RSS readers treat description as HTML, so plain text is escaped once more to be shown
         # as written rather than run. Without an excerpt the HTML content is the description
         # (validators want a description before any content:encoded).

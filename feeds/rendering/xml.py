@@ -49,13 +49,22 @@ def slot() -> Element:
     return Element(tag=SLOT, text=None, children=(), attrs=())
 
 
-def serialize(root: Element, *, hex_refs: bool = False, fragments: Sequence[bytes] = ()) -> bytes:
+def serialize(
+    root: Element,
+    *,
+    hex_refs: bool = False,
+    fragments: Sequence[bytes] = (),
+    stylesheet: str | None = None,
+) -> bytes:
     """The document, two spaces an indent level, with ``fragments`` at the :func:`slot`.
 
     ``hex_refs`` writes ``&`` and ``<`` in text as ``&#x26;`` and ``&#x3C;``, as the RSS Best
     Practices Profile asks for, since RSS readers disagree on which elements hold HTML.
+    ``stylesheet`` is the href of an XSL stylesheet, for browsers.
     """
     lines = ['<?xml version="1.0" encoding="utf-8"?>']
+    if stylesheet is not None:
+        lines.append(f'<?xml-stylesheet type="text/xsl" href="{escape_attr(stylesheet)}"?>')
     _write(root, 0, lines, escape_hex if hex_refs else escape_text)
     text = "\n".join(lines) + "\n"
     if SLOT not in text:
