@@ -80,7 +80,7 @@ def process(path: Path, rel: str, settings: Settings) -> Outcome:
         error = RecordError(rel, "(record)", f"unexpected {type(e).__name__}: {e}")
         return Outcome(rel, error=error)
     blob = freeze(entry)
-    summary = summarize(entry, blob, source=rel, size=measure(entry, settings))
+    summary = summarize(entry, blob, source=rel, size=measure(entry, settings), settings=settings)
     return Outcome(rel, summary, blob, warnings=tuple(problems))
 
 

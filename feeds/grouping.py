@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import heapq
 import pickle
-import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -18,16 +17,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from feeds.errors import FeedsError, Problem
-from feeds.mapping import fold
 from feeds.model import Entry, Feed, Paging
-from feeds.settings import Settings
+from feeds.settings import CustomFeed, Settings
+from feeds.text import fold, slugify
 
 # The "updated" of a feed with no entries: a fixed date, since nothing else is both honest and
 # reproducible (the build time would change every build); validators find 1970 implausible.
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_SLUG = 60
-_SYMBOLS = {"+": " plus ", "#": " sharp ", "&": " and ", "@": " at "}
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,29 +34,68 @@ class Grouping:
     name: str
     folder: str
     label: str
-    keys: Callable[[Entry], Iterable[tuple[str, str]]]
+    keys: Callable[[Entry, Settings], Iterable[tuple[str, str]]]
     """(key, name) of every feed of this grouping that holds the entry."""
 
 
-def _all(entry: Entry) -> Iterable[tuple[str, str]]:
+def _all(entry: Entry, settings: Settings) -> Iterable[tuple[str, str]]:
     return (("all", ""),)
 
 
-def _topics(entry: Entry) -> Iterable[tuple[str, str]]:
+def _topics(entry: Entry, settings: Settings) -> Iterable[tuple[str, str]]:
     return ((fold(t), t) for t in entry.topics)
 
 
-def _provider(entry: Entry) -> Iterable[tuple[str, str]]:
+def _provider(entry: Entry, settings: Settings) -> Iterable[tuple[str, str]]:
     if entry.provider_key and entry.author:
         return ((entry.provider_key, entry.author.name),)
     return ()
+
+
+# Joins a topic's key and a provider's key; neither a folded name nor a domain holds it.
+PAIR = "\x1f"
+
+
+def _topic_provider(entry: Entry, settings: Settings) -> Iterable[tuple[str, str]]:
+    if not (entry.provider_key and entry.author):
+        return ()
+    provider = entry.author.name
+    return ((f"{fold(t)}{PAIR}{entry.provider_key}", f"{t} · {provider}") for t in entry.topics)
+
+
+def _custom(entry: Entry, settings: Settings) -> Iterable[tuple[str, str]]:
+    return ((feed.slug, feed.title) for feed in settings.custom_feeds if matches(feed, entry))
+
+
+def matches(feed: CustomFeed, entry: Entry) -> bool:
+    """Whether ``entry`` passes every condition of ``feed`` (any name of a list will do)."""
+    if feed.topics and not any(fold(t) in feed.topics for t in entry.topics):
+        return False
+    if feed.providers:
+        names = {entry.provider_key, fold(entry.author.name) if entry.author else None}
+        if not names & set(feed.providers):
+            return False
+    if feed.categories and fold(entry.category) not in feed.categories:
+        return False
+    if feed.types and entry.kind not in feed.types:
+        return False
+    if feed.min_quality is not None and not (entry.quality or 0) >= feed.min_quality:
+        return False
+    if feed.min_heat is not None and not (entry.heat or 0) >= feed.min_heat:
+        return False
+    if feed.since is not None and entry.published < feed.since:
+        return False
+    return feed.until is None or entry.published < feed.until
 
 
 GROUPINGS = (
     Grouping("all", "", "All entries", _all),
     Grouping("topic", "topics", "Topics", _topics),
     Grouping("provider", "providers", "Providers", _provider),
+    Grouping("topic-provider", "topic-providers", "Topics by provider", _topic_provider),
+    Grouping("custom", "custom", "Selections", _custom),
 )
+_DEFAULTS = Settings()
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,14 +114,18 @@ class Summary:
 
 
 def summarize(
-    entry: Entry, blob: bytes | None = None, source: str | None = None, size: int = 0
+    entry: Entry,
+    blob: bytes | None = None,
+    source: str | None = None,
+    size: int = 0,
+    settings: Settings = _DEFAULTS,
 ) -> Summary:
     """The entry's rank data and the (grouping, key, name) of every feed that would hold it.
 
     The digest covers everything a renderer can show, so a changed digest is exactly a changed
     entry; ``blob`` is the entry's :func:`freeze`, when the caller has it already.
     """
-    keys = tuple(((g.name, key), name) for g in GROUPINGS for key, name in g.keys(entry))
+    keys = tuple(((g.name, key), name) for g in GROUPINGS for key, name in g.keys(entry, settings))
     digest = hashlib.sha256(blob or freeze(entry)).hexdigest()[:32]
     published = int(entry.published.timestamp())
     return Summary(entry.id, published, digest, source or entry.source, keys, size)
@@ -203,7 +243,7 @@ class Accumulator:
 
     def add(self, entry: Entry) -> None:
         size = self.measure(entry) if self.measure is not None else 0
-        self.add_summary(summarize(entry, size=size), entry)
+        self.add_summary(summarize(entry, size=size, settings=self.settings), entry)
 
     def add_summary(self, summary: Summary, entry: Entry | bytes | None = None) -> None:
         """Add an article; ``entry`` may be the entry, its pickle, or None (fetch it later)."""
@@ -281,15 +321,21 @@ class Accumulator:
         for grouping in GROUPINGS:
             if grouping.name not in self.names:
                 continue
+            titles: dict[str, str] = {}
             if grouping.name == "all":
                 keys = ["all"]
                 paths = {"all": "all"}
+            elif grouping.name == "custom":
+                # Every custom feed exists, even while nothing matches: its URL stays valid.
+                titles = {feed.slug: feed.title for feed in self.settings.custom_feeds}
+                keys = list(titles)
+                paths = {slug: f"{grouping.folder}/{slug}" for slug in keys}
             else:
                 keys = sorted(k for g, k in slots if g == grouping.name)
-                paths = {k: f"{grouping.folder}/{slug}" for k, slug in assign_slugs(keys).items()}
+                paths = {k: f"{grouping.folder}/{slug}" for k, slug in _slugs(keys).items()}
             for key in keys:
                 top, members, spellings = slots.get((grouping.name, key), ([], 0, None))
-                name = _commonest(spellings) if spellings else ""
+                name = _commonest(spellings) if spellings else titles.get(key, "")
                 title = f"{self.settings.title}: {name}" if name else self.settings.title
                 path = paths[key]
                 budget = self.settings.max_document_bytes - allowance(self.settings, title, path)
@@ -434,18 +480,20 @@ def allowance(settings: Settings, title: str, path: str) -> int:
     return 4096 + 6 * sum(len(t.encode()) for t in text)
 
 
+def _slugs(keys: list[str]) -> dict[str, str]:
+    """Slugs of a grouping's keys; a topic-provider pair is ``<topic slug>--<provider slug>``
+    (slugs never hold two dashes in a row, so pairs cannot collide)."""
+    if not any(PAIR in key for key in keys):
+        return assign_slugs(keys)
+    pairs = [key.split(PAIR, 1) for key in keys]
+    topics = assign_slugs({topic for topic, _ in pairs})
+    providers = assign_slugs({provider for _, provider in pairs})
+    return {f"{t}{PAIR}{p}": f"{topics[t]}--{providers[p]}" for t, p in pairs}
+
+
 def _commonest(spellings: Counter[str]) -> str:
     # The most used spelling names the feed; ties go to the same one whatever the input order.
     return min(spellings.items(), key=lambda item: (-item[1], item[0]))[0]
-
-
-def slugify(name: str) -> str:
-    """``Computer Vision`` -> ``computer-vision``, ``Société Générale`` -> ``societe-generale``,
-    ``C++`` -> ``c-plus-plus``; "" when nothing ASCII is left (``日本語``)."""
-    for symbol, word in _SYMBOLS.items():
-        name = name.replace(symbol, word)
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    return _NOT_SLUG.sub("-", ascii_name.lower()).strip("-")
 
 
 def assign_slugs(keys: Iterable[str]) -> dict[str, str]:

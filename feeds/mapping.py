@@ -1,26 +1,24 @@
 """One record to one entry: cleaned text, canonical link and id, images, related links.
 
 Pure: the result depends on the record and the settings only. Only the fields named here reach
-an entry, so anything else in a record (``secured``, ``quality``...) is never published.
+an entry, so anything else in a record (``secured``...) is never published; ``type``,
+``quality`` and ``heat`` reach it for custom feeds' filters, and no renderer shows them.
 """
 
 from __future__ import annotations
 
+import math
+
 from feeds.errors import Problem, RecordError
 from feeds.model import Author, Entry, Image, Provider, Record, Related
 from feeds.settings import Settings
-from feeds.text import clean_line, clean_paragraphs, truncate
+from feeds.text import clean_line, clean_paragraphs, fold, truncate
 from feeds.urls import article_id, clean_url, domain_of, image_type
 
 MAX_TITLE_CHARS = 500
 MAX_TOPICS = 50
 MAX_IMAGES = 20
 MAX_RELATED = 20
-
-
-def fold(name: str) -> str:
-    """The grouping key of a name: case and surrounding or repeated white space do not count."""
-    return " ".join(name.split()).casefold()
 
 
 def map_record(record: Record, settings: Settings) -> tuple[Entry, list[Problem]]:
@@ -76,7 +74,24 @@ class _Mapper:
             images=images,
             related=related,
             source=r.path,
+            category=category,
+            kind=fold(self.line(r.kind)),
+            quality=self.score(r.quality, "quality"),
+            heat=self.score(r.heat, "heat"),
         )
+
+    def score(self, raw: str, field: str) -> float | None:
+        text = raw.strip()
+        if not text:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value):
+            self.warn(field, f"ignored: not a number: {text[:40]!r}")
+            return None
+        return value
 
     def provider(self, provider: Provider | None) -> tuple[Author | None, str | None]:
         if provider is None:

@@ -45,6 +45,10 @@ class Record:
     related: tuple[RawRelated, ...]
     body: str
     is_published: bool
+    kind: str = ""
+    """The record's ``type`` (``article``, ``video``...)."""
+    quality: str = ""
+    heat: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,11 @@ class Entry:
     images: tuple[Image, ...]
     related: tuple[Related, ...]
     source: str
+    # Used by custom feeds' filters only; never rendered.
+    category: str = ""
+    kind: str = ""
+    quality: float | None = None
+    heat: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,6 +138,9 @@ def parse_record(data: bytes, path: str, zone: tzinfo) -> Record | None:
         related=f.related("related", zone),
         body=body,
         is_published=True,
+        kind=f.text("type", required=False),
+        quality=f.text("quality", required=False),
+        heat=f.text("heat", required=False),
     )
 
 

@@ -6,20 +6,42 @@ import difflib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from feeds.dates import DateError, parse_date
 from feeds.errors import SettingsError
 from feeds.model import Author
-from feeds.urls import clean_url
+from feeds.text import fold, slugify
+from feeds.urls import clean_url, domain_of
 
 FORMAT_NAMES = ("rss", "atom", "json")
-GROUPING_NAMES = ("all", "topic", "provider")
+GROUPING_NAMES = ("all", "topic", "provider", "topic-provider", "custom")
+DEFAULT_GROUPINGS = ("all", "topic", "provider")
 DEFAULT_FILE = "settings.yaml"
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+@dataclass(frozen=True, slots=True)
+class CustomFeed:
+    """A named feed of the entries that pass every condition given (one of a list suffices)."""
+
+    title: str
+    slug: str
+    topics: tuple[str, ...] = ()
+    """Folded (``fold``) topic names."""
+    providers: tuple[str, ...] = ()
+    """Provider domains (``www.`` removed) or folded names."""
+    categories: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    min_quality: float | None = None
+    min_heat: float | None = None
+    since: datetime | None = None
+    until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +60,8 @@ class Settings:
     archive_page_size: int = 100
     max_document_bytes: int = 512 * 1024
     formats: tuple[str, ...] = FORMAT_NAMES
-    groupings: tuple[str, ...] = GROUPING_NAMES
+    groupings: tuple[str, ...] = DEFAULT_GROUPINGS
+    custom_feeds: tuple[CustomFeed, ...] = ()
     repair_text: bool = True
     summary_max_chars: int = 2000
     ttl_minutes: int = 60
@@ -84,7 +107,10 @@ DOCS: dict[str, str] = {
     "archive_page_size": "entries per archive page, counted from the oldest (1 or more)",
     "max_document_bytes": "byte budget of every feed document; fewer entries go in to respect it",
     "formats": f"formats to build, any of {', '.join(FORMAT_NAMES)}",
-    "groupings": f"feeds to build, any of {', '.join(GROUPING_NAMES)}",
+    "groupings": f"feeds to build, any of {', '.join(GROUPING_NAMES)} (custom: built "
+    "whenever `custom_feeds` are defined)",
+    "custom_feeds": "named feeds by a filter: a list of `{title, slug, topics, providers, "
+    "categories, types, min_quality, min_heat, since, until}`",
     "repair_text": "repair mojibake in titles and excerpts (`governmentâ€™s` -> `government’s`)",
     "summary_max_chars": "excerpts longer than this are cut at a word boundary (100 or more)",
     "ttl_minutes": "how often readers should poll, in minutes (RSS `<ttl>`)",
@@ -161,6 +187,14 @@ def parse_settings(data: Mapping[str, Any], *, base: Path, source: str = "settin
             values[key] = check(value, base)
         except _Bad as e:
             raise SettingsError(source, key, value, e.expected) from None
+    groupings = values.get("groupings", DEFAULT_GROUPINGS)
+    if values.get("custom_feeds"):
+        # Custom feeds are asked for by name: defining them is enough to build them.
+        values["groupings"] = tuple(g for g in GROUPING_NAMES if g in {*groupings, "custom"})
+    elif "custom" in groupings:
+        raise SettingsError(
+            source, "groupings", data["groupings"], "custom needs feeds defined in custom_feeds"
+        )
     values.setdefault("records", (base / "records").resolve())
     values.setdefault("output", (base / "output").resolve())
     return Settings(**values)
@@ -267,6 +301,99 @@ def _choices(names: tuple[str, ...]) -> Callable[[Any, Path], tuple[str, ...]]:
     return check
 
 
+_FILTERS = (
+    "title",
+    "slug",
+    "topics",
+    "providers",
+    "categories",
+    "types",
+    "min_quality",
+    "min_heat",
+    "since",
+    "until",
+)
+_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def _custom_feeds(value: Any, base: Path) -> tuple[CustomFeed, ...]:
+    if not isinstance(value, list):
+        raise _Bad("expected a list of custom feeds, each a mapping with a title and filters")
+    feeds: list[CustomFeed] = []
+    for i, item in enumerate(value):
+        try:
+            feeds.append(_custom_feed(item))
+        except _Bad as e:
+            raise _Bad(f"custom feed {i + 1}: {e.expected}") from None
+    slugs = [feed.slug for feed in feeds]
+    for slug in slugs:
+        if slugs.count(slug) > 1:
+            raise _Bad(f"two custom feeds have the slug {slug!r}; give one a `slug`")
+    return tuple(feeds)
+
+
+def _custom_feed(item: Any) -> CustomFeed:
+    if not isinstance(item, dict):
+        raise _Bad("expected a mapping with a title and filters")
+    for key in item:
+        if key not in _FILTERS:
+            near = difflib.get_close_matches(str(key), _FILTERS, n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else f"; known: {', '.join(_FILTERS)}"
+            raise _Bad(f"unknown key {key!r}{hint}")
+    title = item.get("title")
+    if not isinstance(title, str) or not title.strip():
+        raise _Bad("`title` must be a non-empty string")
+    slug = item.get("slug", slugify(title))
+    if not isinstance(slug, str) or not _SLUG.match(slug):
+        raise _Bad(f"`slug` must be lowercase letters, digits and dashes, got {slug!r}")
+
+    def names(key: str) -> tuple[str, ...]:
+        raw = item.get(key, [])
+        raw = [raw] if isinstance(raw, str) else raw
+        if not isinstance(raw, list) or not all(isinstance(n, str) and n.strip() for n in raw):
+            raise _Bad(f"`{key}` must be a name or a list of names")
+        return tuple(dict.fromkeys(fold(n) for n in raw))
+
+    def minimum(key: str) -> float | None:
+        raw = item.get(key)
+        if raw is None:
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise _Bad(f"`{key}` must be a number, got {raw!r}")
+        return float(raw)
+
+    def moment(key: str) -> datetime | None:
+        raw = item.get(key)
+        if raw is None:
+            return None
+        try:
+            return parse_date(raw, ZoneInfo("UTC"))
+        except DateError as e:
+            raise _Bad(f"`{key}` must be a date such as 2024-01-31: {e}") from None
+
+    providers = tuple(domain_of(p) or p for p in names("providers"))
+    feed = CustomFeed(
+        title=title.strip(),
+        slug=slug,
+        topics=names("topics"),
+        providers=providers,
+        categories=names("categories"),
+        types=names("types"),
+        min_quality=minimum("min_quality"),
+        min_heat=minimum("min_heat"),
+        since=moment("since"),
+        until=moment("until"),
+    )
+    if feed.since and feed.until and feed.since >= feed.until:
+        raise _Bad("`since` must be before `until`")
+    if set(item) <= {"title", "slug"}:
+        raise _Bad(
+            "give at least one filter (topics, providers, categories, types, "
+            "min_quality, min_heat, since, until)"
+        )
+    return feed
+
+
 def _flag(value: Any, base: Path) -> bool:
     if not isinstance(value, bool):
         raise _Bad("expected true or false")
@@ -303,6 +430,7 @@ _CHECKS: dict[str, Callable[[Any, Path], Any]] = {
     "max_document_bytes": _count(16 * 1024),
     "formats": _choices(FORMAT_NAMES),
     "groupings": _choices(GROUPING_NAMES),
+    "custom_feeds": _custom_feeds,
     "repair_text": _flag,
     "summary_max_chars": _count(100),
     "ttl_minutes": _count(1),

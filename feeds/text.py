@@ -68,3 +68,21 @@ def truncate(text: str, limit: int) -> str:
     if space > limit // 2:
         cut = cut[:space]
     return cut.rstrip(" ,;:.-") + "…"
+
+
+def fold(name: str) -> str:
+    """The grouping key of a name: case and surrounding or repeated white space do not count."""
+    return " ".join(name.split()).casefold()
+
+
+_SYMBOLS = {"+": " plus ", "#": " sharp ", "&": " and ", "@": " at "}
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(name: str) -> str:
+    """``Computer Vision`` -> ``computer-vision``, ``Société Générale`` -> ``societe-generale``,
+    ``C++`` -> ``c-plus-plus``; "" when nothing ASCII is left (``日本語``)."""
+    for symbol, word in _SYMBOLS.items():
+        name = name.replace(symbol, word)
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return _NOT_SLUG.sub("-", ascii_name.lower()).strip("-")
