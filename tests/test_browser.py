@@ -133,6 +133,32 @@ def test_a_feed_opens_as_a_readable_page(server: LiveServer, tmp_path: Path, pat
     assert any(e["related"] for e in entries)
 
 
+@pytest.mark.parametrize("fmt", ["rss", "atom"])
+def test_an_archive_page_reads_as_history_and_links_both_ways(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, fmt: str
+) -> None:
+    folder = tmp_path_factory.mktemp("archived")
+    shutil.copytree(EXAMPLES, folder / "records")
+    (folder / "settings.yaml").write_text(
+        "title: Archived News\nrecords: records\nmax_entries: 3\narchive_page_size: 4\n"
+    )
+    with live_server(folder / "settings.yaml", "--no-watch", "--no-access-log") as archived:
+        url = f"{archived.url}archive/all/2.{fmt}"
+        dom = chromium(tmp_path / "profile", *XSLT_ON, "--dump-dom", url).stdout
+        current = chromium(tmp_path / "p2", *XSLT_ON, "--dump-dom", f"{archived.url}all.{fmt}")
+    page = html.document_fromstring(dom)
+    assert page.xpath("string(//main/h2)") == "Archived entries"
+    # Subscribing to an archive page means subscribing to its feed.
+    assert page.get_element_by_id("feed-url").text_content() == f"{archived.url}all.{fmt}"
+    assert page.get_element_by_id("current").get("href") == f"{archived.url}all.{fmt}"
+    assert page.get_element_by_id("older").get("href") == f"{archived.url}archive/all/1.{fmt}"
+    assert page.get_element_by_id("newer").get("href") == f"{archived.url}archive/all/3.{fmt}"
+    assert len(page.xpath("//article")) == 4
+    front = html.document_fromstring(current.stdout)
+    assert front.xpath("string(//main/h2)") == "Recent entries"
+    assert front.get_element_by_id("older").get("href") == f"{archived.url}archive/all/3.{fmt}"
+
+
 def test_a_feed_summary_shows_its_characters_not_escapes(
     server: LiveServer, tmp_path: Path
 ) -> None:

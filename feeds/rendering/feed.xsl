@@ -9,8 +9,9 @@
     xmlns:atom="http://www.w3.org/2005/Atom"
     xmlns:content="http://purl.org/rss/1.0/modules/content/"
     xmlns:dc="http://purl.org/dc/elements/1.1/"
+    xmlns:fh="http://purl.org/syndication/history/1.0"
     xmlns:media="http://search.yahoo.com/mrss/"
-    exclude-result-prefixes="atom content dc media">
+    exclude-result-prefixes="atom content dc fh media">
 
   <xsl:output method="html" encoding="utf-8" indent="yes" doctype-system="about:legacy-compat"/>
 
@@ -28,7 +29,9 @@
     <xsl:call-template name="page">
       <xsl:with-param name="title" select="title"/>
       <xsl:with-param name="description" select="description[. != ../title]"/>
-      <xsl:with-param name="url" select="atom:link[@rel='self']/@href"/>
+      <!-- An archive page's subscribe URL is its feed's (rel="current"). -->
+      <xsl:with-param name="url" select="atom:link[@rel='current']/@href
+          | atom:link[@rel='self'][not(../atom:link[@rel='current'])]/@href"/>
       <xsl:with-param name="home" select="link"/>
       <xsl:with-param name="language" select="language"/>
       <xsl:with-param name="kind" select="'RSS 2.0'"/>
@@ -40,7 +43,9 @@
     <xsl:call-template name="page">
       <xsl:with-param name="title" select="atom:title"/>
       <xsl:with-param name="description" select="atom:subtitle"/>
-      <xsl:with-param name="url" select="atom:link[@rel='self']/@href"/>
+      <!-- An archive page's subscribe URL is its feed's (rel="current"). -->
+      <xsl:with-param name="url" select="atom:link[@rel='current']/@href
+          | atom:link[@rel='self'][not(../atom:link[@rel='current'])]/@href"/>
       <xsl:with-param name="home" select="atom:link[@rel='alternate']/@href"/>
       <xsl:with-param name="language" select="@xml:lang"/>
       <xsl:with-param name="kind" select="'Atom 1.0'"/>
@@ -97,11 +102,28 @@ article img { max-width: 100%; height: auto; margin: 0.5rem 0; }
             its index page<xsl:if test="$home"> · <a href="{$home}">the site</a></xsl:if>.</p>
         </section>
         <main>
-          <h2>Recent entries</h2>
+          <xsl:choose>
+            <xsl:when test="fh:archive">
+              <h2>Archived entries</h2>
+              <p class="archive">An archive page of this feed: it holds older entries, and never
+                needs a subscription. <a id="current" href="{atom:link[@rel='current']/@href}">The
+                current feed</a> has the newest ones.</p>
+            </xsl:when>
+            <xsl:otherwise><h2>Recent entries</h2></xsl:otherwise>
+          </xsl:choose>
           <xsl:if test="not($entries)">
             <p>No entries yet.</p>
           </xsl:if>
           <xsl:apply-templates select="$entries"/>
+          <nav class="history">
+            <xsl:if test="atom:link[@rel='next-archive']">
+              <a id="newer" href="{atom:link[@rel='next-archive']/@href}">Newer entries</a>
+              <xsl:text> </xsl:text>
+            </xsl:if>
+            <xsl:if test="atom:link[@rel='prev-archive']">
+              <a id="older" href="{atom:link[@rel='prev-archive']/@href}">Older entries</a>
+            </xsl:if>
+          </nav>
         </main>
       </body>
     </html>
