@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: build serve test lint check golden validate browser validator bench bench-serve clean
+.PHONY: build serve test lint check golden validate browser nginx validator bench bench-serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,8 @@ build: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/feeds serve --settings settings.yaml --base-url http://127.0.0.1:8000/
 
-## test: lint, type-check and run the whole test suite (installs Debian's chromium if it can)
-test: $(STAMP) lint browser validator
+## test: lint, type-check and run the whole test suite (installs Debian's chromium and nginx if it can)
+test: $(STAMP) lint browser nginx validator
 	$(BIN)/pytest
 
 ## lint: ruff (lint and format check) and mypy --strict
@@ -49,6 +49,16 @@ browser:
 	  echo "installing Debian's chromium for the browser test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "chromium not installed and cannot install it: the browser test will be skipped"; fi
+
+## nginx: Debian's nginx for the tests of deploy/nginx (as root with apt-get; skipped otherwise)
+nginx:
+	@if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian's nginx-light for the nginx tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null; \
+	  { command -v systemctl >/dev/null 2>&1 && systemctl stop nginx; } 2>/dev/null || \
+	    /usr/sbin/nginx -s quit 2>/dev/null || true; \
+	else echo "nginx not installed and cannot install it: the nginx tests will be skipped"; fi
 
 ## validator: set up the independent validator kit from ../shared when it is there (else skipped)
 validator:

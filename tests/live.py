@@ -94,20 +94,34 @@ def live_server(settings_file: Path, *args: str) -> Iterator[LiveServer]:
         )
     server = LiveServer(url=url, log=log, process=process)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                server.health()
-                break
-            except (urllib.error.URLError, ConnectionError, TimeoutError) as e:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"server did not start: {e}\n{log.read_text()}") from e
-                time.sleep(0.1)
+        wait_until_up(process, server.health, log)
         yield server
     finally:
-        process.terminate()
+        stop(process)
+
+
+def wait_until_up(
+    process: subprocess.Popen[bytes], probe: Callable[[], object], log: Path, timeout: float = 30
+) -> None:
+    """Wait until ``probe`` gets an answer from the server ``process`` started; fail with its
+    ``log`` if it exits or takes longer than ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
         try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            probe()
+            return
+        except OSError as e:  # URLError, ConnectionError and TimeoutError included
+            if process.poll() is not None or time.monotonic() > deadline:
+                text = log.read_text() if log.exists() else ""
+                raise AssertionError(f"server did not start: {e}\n{text}") from e
+            time.sleep(0.1)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server started by a test: SIGTERM, then SIGKILL if it lingers."""
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
