@@ -26,7 +26,7 @@ from feeds.mapping import map_record
 from feeds.model import Entry, Feed
 from feeds.records import read_record, scan_records
 from feeds.rendering import measure, render_all, site_documents
-from feeds.rendering.links import feed_path
+from feeds.rendering.links import feed_path, sealed_pages
 from feeds.settings import Settings
 from feeds.writing import OutputWriter, WriteReport
 
@@ -162,12 +162,9 @@ class Build:
 
     def sealed(self) -> set[str]:
         """Paths of the archive pages that will never change again (a newer page exists)."""
-        return {
-            feed_path(plan, fmt)
-            for plan in self.plans
-            if plan.paging.sealed
-            for fmt in self.settings.formats
-        }
+        return sealed_pages(
+            feed_path(plan, fmt) for plan in self.plans for fmt in self.settings.formats
+        )
 
     def documents(self) -> Iterator[tuple[str, bytes]]:
         """The files to write, rendered one at a time, feeds before the index and OPML."""

@@ -26,6 +26,7 @@ EXIT_UNUSABLE = 2
 EXIT_WRITE_FAILED = 3
 EXIT_PING_FAILED = 4
 EXIT_RISKY = 1  # feeds diff
+EXIT_NOT_PUBLISHED = 3  # feeds publish
 
 EPILOG = """\
 exit status:
@@ -44,6 +45,15 @@ exit status:
   0  no risky change
   1  risky changes found
   2  bad usage, or a folder or document that cannot be read (the message names it)
+"""
+
+
+PUBLISH_EPILOG = """\
+exit status:
+  0  everything is published (a failed WebSub ping is reported, not fatal)
+  2  bad usage or settings, no build in the output folder (no .feeds-manifest), no boto3
+  3  some objects were not published (each named on stderr); the previous ones stay
+     readable and the next feeds publish finishes the job
 """
 
 
@@ -178,7 +188,69 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--json", action="store_true", help="print the report as JSON")
     d.add_argument("-q", "--quiet", action="store_true", help="print only risky lines and totals")
     d.set_defaults(run=run_diff, output=None, base_url=None, allow_rejected=None)
+    _publish_commands(commands)
     return top
+
+
+def _publish_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    u = commands.add_parser(
+        "publish",
+        help="upload a build's changed files to a folder or an S3-compatible bucket",
+        description=(
+            "Publish the output folder of the last build to DEST, a folder or "
+            "s3://bucket/prefix: only files whose bytes or headers changed, archive pages and "
+            "feeds before the index and OPMLs, the publish manifest last. Credentials come from "
+            "the AWS environment (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...), never from settings."
+        ),
+        epilog=PUBLISH_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    u.add_argument("dest", metavar="DEST", help="a folder, or s3://bucket/prefix")
+    u.add_argument("--settings", metavar="FILE", type=Path, help="settings file")
+    u.add_argument("--output", metavar="DIR", help="output folder (default: from settings)")
+    u.add_argument(
+        "--delete",
+        action="store_true",
+        help="remove what the last publish put in DEST and this build no longer has",
+    )
+    u.add_argument(
+        "--dry-run", action="store_true", help="list what would change, and change nothing"
+    )
+    _store_options(u)
+    u.add_argument(
+        "-v", "--verbose", action="store_true", help="one line per object, unchanged ones too"
+    )
+    u.add_argument(
+        "--no-ping",
+        action="store_true",
+        help="do not notify the WebSub hubs of the uploaded feeds",
+    )
+    u.set_defaults(run=run_publish, records=None, base_url=None, allow_rejected=None)
+
+    f = commands.add_parser(
+        "fetch",
+        help="download what the last feeds publish put in a folder or bucket",
+        description=(
+            "Copy the files that the last feeds publish put in SOURCE (as its publish manifest "
+            "lists them) into DIR, e.g. to compare them with a new build using feeds diff. "
+            "Nothing published yet leaves DIR empty."
+        ),
+    )
+    f.add_argument("source", metavar="SOURCE", help="a folder, or s3://bucket/prefix")
+    f.add_argument("dir", metavar="DIR", type=Path, help="the folder to copy them into")
+    _store_options(f)
+    f.set_defaults(run=run_fetch)
+
+
+def _store_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="S3 API endpoint (default: AWS_ENDPOINT_URL, else AWS S3)",
+    )
+    command.add_argument(
+        "--region", metavar="R", help="S3 region (default: AWS_DEFAULT_REGION or AWS config)"
+    )
 
 
 def _ping_options(command: argparse.ArgumentParser) -> None:
@@ -419,3 +491,128 @@ def run_diff(args: argparse.Namespace) -> int:
     else:
         print("\n".join(lines(report, quiet=args.quiet)))
     return EXIT_RISKY if report.risky else EXIT_OK
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    from feeds.destinations import open_destination
+    from feeds.pinged import subscription_documents
+    from feeds.publishing import (
+        PUBLISHED,
+        DestinationError,
+        describe,
+        execute,
+        parse_manifest,
+        plan,
+    )
+    from feeds.writing import MANIFEST
+
+    started = time.perf_counter()
+    settings = _settings(args)
+    folder = settings.output
+    if not (folder / MANIFEST).is_file():
+        raise FeedsError(
+            f"{display(folder)}/ has no {MANIFEST}: run feeds build first "
+            "(feeds publish publishes a build; it does not build)"
+        )
+    items = describe(folder, settings)
+    destination = open_destination(
+        args.dest, output=folder, endpoint_url=args.endpoint_url, region=args.region
+    )
+    try:
+        previous = parse_manifest(destination.read(PUBLISHED))
+        held = previous if previous is not None else destination.inventory(items)
+    except DestinationError as e:
+        print(f"feeds: error: {e}; nothing was published", file=sys.stderr)
+        return EXIT_NOT_PUBLISHED
+    todo = plan(items, held, previous or {}, delete=args.delete, headers=destination.headers)
+    where = destination.label
+    if args.dry_run:
+        for item in todo.uploads:
+            print(f"upload {item.path}")
+        for path in todo.deletions:
+            print(f"delete {path}")
+        _publish_details(todo.unchanged, todo.left, verbose=args.verbose)
+        print(
+            f"feeds publish: dry run: {len(todo.uploads)} to upload, {len(todo.unchanged)} "
+            f"unchanged, {len(todo.deletions)} to delete{_left(todo.left)}; nothing was changed "
+            f"in {where} ({time.perf_counter() - started:.2f} s)"
+        )
+        return EXIT_OK
+    outcome = execute(todo, folder, destination)
+    if args.verbose:
+        for path in outcome.uploaded:
+            print(f"uploaded {path}")
+        for path in outcome.deleted:
+            print(f"deleted {path}")
+        _publish_details(todo.unchanged, todo.left, verbose=True)
+    for path, reason in outcome.failed:
+        print(f"feeds: not published: {path}: {reason}", file=sys.stderr)
+    for path in outcome.skipped:
+        print(
+            f"feeds: not published: {path}: waits until the feeds it lists are published",
+            file=sys.stderr,
+        )
+    failed = len(outcome.failed) + len(outcome.skipped)
+    print(
+        f"feeds publish: {len(outcome.uploaded)} uploaded, {len(todo.unchanged)} unchanged, "
+        f"{len(outcome.deleted)} deleted, {failed} failed{_left(todo.left)} in {where} "
+        f"({time.perf_counter() - started:.2f} s)"
+    )
+    if not outcome.complete:
+        print(
+            "feeds: the objects above were not published; the previous ones stay readable, "
+            "and feeds publish again finishes the job",
+            file=sys.stderr,
+        )
+        return EXIT_NOT_PUBLISHED
+    feeds = subscription_documents(list(outcome.uploaded))
+    if settings.hubs and feeds and not args.no_ping:
+        _announce(settings, feeds)
+    return EXIT_OK
+
+
+def _left(left: Sequence[str]) -> str:
+    return f", {len(left)} left (no --delete)" if left else ""
+
+
+def _publish_details(unchanged: Sequence[str], left: Sequence[str], *, verbose: bool) -> None:
+    if verbose:
+        for path in unchanged:
+            print(f"unchanged {path}")
+        for path in left:
+            print(f"left {path} (no longer built; --delete removes it)")
+
+
+def _announce(settings: Settings, feeds: Sequence[str]) -> None:
+    """Ping the hubs about the feeds just uploaded; a failure is reported, never fatal."""
+    report = ping(settings.hubs, [settings.base_url + path for path in feeds])
+    for failure in report.failures:
+        print(
+            f"feeds: ping failed: {failure.hub}: {failure.url}: {failure.reason}", file=sys.stderr
+        )
+    failed = len(report.failures)
+    print(
+        f"feeds publish: {len(feeds)} changed feeds, {len(settings.hubs)} hubs: "
+        f"{len(report.results) - failed} pings accepted, {failed} failed"
+    )
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    from feeds.destinations import fetch, open_destination
+    from feeds.publishing import DestinationError
+
+    started = time.perf_counter()
+    source = open_destination(
+        args.source, output=args.dir, endpoint_url=args.endpoint_url, region=args.region
+    )
+    try:
+        paths = fetch(source, args.dir)
+    except DestinationError as e:
+        print(f"feeds: error: {e}", file=sys.stderr)
+        return EXIT_NOT_PUBLISHED
+    what = f"{len(paths)} files" if paths else "nothing published yet, 0 files"
+    print(
+        f"feeds fetch: {what} from {source.label} in {display(args.dir)}/ "
+        f"({time.perf_counter() - started:.2f} s)"
+    )
+    return EXIT_OK

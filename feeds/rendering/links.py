@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
+
 from feeds.model import FeedInfo
 from feeds.settings import Settings
 
@@ -73,6 +76,23 @@ def cache_control(max_age: int, *, immutable: bool = False) -> str:
     if immutable:
         return f"public, max-age={SEALED_MAX_AGE}, immutable"
     return f"public, max-age={max_age}"
+
+
+# archive/<feed path>/<n>.<ext>: page n of a feed's RFC 5005 archive.
+_PAGE = re.compile(r"archive/(.+)/([1-9][0-9]*)(\.[a-z]+)")
+
+
+def sealed_pages(paths: Iterable[str]) -> set[str]:
+    """The archive pages among ``paths`` that never change again: page n of a feed is sealed
+    once page n + 1 of the same feed exists. From paths alone, so an output folder's manifest
+    says which pages are sealed as well as a build does."""
+    pages = {}
+    for path in paths:
+        match = _PAGE.fullmatch(path)
+        if match:
+            pages[path] = (match[1], int(match[2]), match[3])
+    present = set(pages.values())
+    return {path for path, (feed, n, ext) in pages.items() if (feed, n + 1, ext) in present}
 
 
 def grouping_opml(folder: str) -> str:

@@ -1,0 +1,120 @@
+"""An S3-compatible bucket as a publish destination (AWS S3, MinIO, Cloudflare R2, ...).
+
+boto3 is the optional ``s3`` extra, imported only here. Credentials, and by default the
+endpoint and region, come from boto3's usual sources: ``AWS_ACCESS_KEY_ID``,
+``AWS_SECRET_ACCESS_KEY``, ``AWS_ENDPOINT_URL``, ``AWS_DEFAULT_REGION``, ``AWS_PROFILE`` and
+``~/.aws/``; never from the settings file, which belongs in a repository.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from feeds.errors import FeedsError
+from feeds.publishing import DestinationError, Held, Item
+
+CONNECT_TIMEOUT = 10
+READ_TIMEOUT = 60
+ATTEMPTS = 4  # one try and three retries of throttling, 5xx and connection errors
+
+
+class S3Destination:
+    headers = True
+
+    def __init__(
+        self, bucket: str, prefix: str, *, endpoint_url: str | None, region: str | None
+    ) -> None:
+        try:
+            import boto3
+            from botocore.config import Config
+            from botocore.exceptions import BotoCoreError, ClientError
+        except ImportError:
+            raise FeedsError("s3:// destinations need boto3: pip install 'feeds[s3]'") from None
+        # Only the store's answers and connection failures are reported per object; anything
+        # else is a bug and should surface as one.
+        self.errors: tuple[type[Exception], ...] = (BotoCoreError, ClientError)
+        self.bucket = bucket
+        self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+        self.label = f"s3://{bucket}/{self.prefix}"
+        config = Config(
+            connect_timeout=CONNECT_TIMEOUT,
+            read_timeout=READ_TIMEOUT,
+            retries={"max_attempts": ATTEMPTS, "mode": "standard"},
+            max_pool_connections=16,
+        )
+        self.client: Any = boto3.session.Session().client(
+            "s3", endpoint_url=endpoint_url, region_name=region, config=config
+        )
+
+    def _key(self, path: str) -> str:
+        return self.prefix + path
+
+    def read(self, path: str) -> bytes | None:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=self._key(path))
+            data: bytes = response["Body"].read()
+        except self.errors as e:
+            if _code(e) in ("NoSuchKey", "404"):
+                return None
+            raise DestinationError(f"cannot read {self.label}{path}: {_reason(e)}") from None
+        return data
+
+    def inventory(self, items: Sequence[Item]) -> dict[str, Held]:
+        """Objects whose ETag is the MD5 of the local bytes (one-part uploads), with the headers
+        a HEAD gives; others are not worth a request, they are uploaded anyway."""
+        wanted = {item.path: item for item in items}
+        held = {}
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.prefix
+            )
+            for page in pages:
+                for listed in page.get("Contents", []):
+                    path = listed["Key"][len(self.prefix) :]
+                    item = wanted.get(path)
+                    if item is None or listed.get("ETag") != f'"{item.md5}"':
+                        continue
+                    head = self.client.head_object(Bucket=self.bucket, Key=listed["Key"])
+                    held[path] = Held(
+                        md5=item.md5,
+                        content_type=head.get("ContentType"),
+                        cache_control=head.get("CacheControl"),
+                    )
+        except self.errors as e:
+            raise DestinationError(f"cannot list {self.label}: {_reason(e)}") from None
+        return held
+
+    def put(self, path: str, data: bytes, content_type: str, cache_control: str) -> None:
+        try:
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=self._key(path),
+                Body=data,
+                ContentType=content_type,
+                CacheControl=cache_control,
+            )
+        except self.errors as e:
+            raise DestinationError(f"cannot upload {self.label}{path}: {_reason(e)}") from None
+
+    def remove(self, path: str) -> None:
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=self._key(path))
+        except self.errors as e:
+            raise DestinationError(f"cannot delete {self.label}{path}: {_reason(e)}") from None
+
+
+def _code(error: Exception) -> str:
+    """The S3 error code of a botocore ClientError (``NoSuchKey``), else empty."""
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def _reason(error: Exception) -> str:
+    code = _code(error)
+    if code:
+        message = error.response.get("Error", {}).get("Message", "")  # type: ignore[attr-defined]
+        return f"{code}: {message}".rstrip(": ") if message else code
+    return str(error) or type(error).__name__
