@@ -85,11 +85,13 @@ def make_snapshot(
         changed = now if previous is not None else first_seen(path, body)
         policy = cache_control(max_age, immutable=path in sealed)
         link = links.get(path) if links else None
-        documents["/" + path] = _document(path, body, digest, _whole_seconds(changed), policy, link)
+        documents["/" + path] = make_document(
+            path, body, digest, _whole_seconds(changed), policy, link
+        )
     return Snapshot(documents=documents, built_at=now, stats=dict(stats))
 
 
-def _document(
+def make_document(
     path: str,
     body: bytes,
     digest: str,
@@ -131,6 +133,14 @@ def _document(
         gzip=packed,
         browser=browser,
     )
+
+
+def header(document: Document, name: bytes) -> str | None:
+    """A header every response of ``document`` carries (``cache-control``, ``link``), or None."""
+    for key, value in document.identity.ok_headers:
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 def _variant(body: bytes, etag: str, encoding: str | None, common: Headers) -> Variant:
