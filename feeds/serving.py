@@ -98,7 +98,10 @@ def make_document(
     last_modified: datetime,
     policy: str,
     link: str | None = None,
+    compressed: bytes | None = None,
 ) -> Document:
+    """The document of ``body``; ``compressed`` is its gzip body when already made (by
+    :func:`gzip_body`), so that a worker process need not compress it again."""
     common: Headers = (
         (b"content-type", content_type(path).encode()),
         (b"last-modified", http_date(last_modified).encode()),
@@ -112,10 +115,8 @@ def make_document(
     if link is not None:
         common += ((b"link", link.encode("ascii")),)
     identity = _variant(body, f'"{digest}"', None, common)
-    # mtime=0 keeps the compressed bytes, and so the ETag's meaning, reproducible.
-    compressed = (
-        gzip.compress(body, compresslevel=6, mtime=0) if len(body) >= MIN_COMPRESS else None
-    )
+    if compressed is None:
+        compressed = gzip_body(body)
     packed = _variant(compressed, f'"{digest}-gz"', "gzip", common) if compressed else None
     browser = None
     if path.endswith(STYLED):
@@ -133,6 +134,12 @@ def make_document(
         gzip=packed,
         browser=browser,
     )
+
+
+def gzip_body(body: bytes) -> bytes | None:
+    """The gzip body served for ``body``, or None when it is too small to be worth it."""
+    # mtime=0 keeps the compressed bytes, and so the ETag's meaning, reproducible.
+    return gzip.compress(body, compresslevel=6, mtime=0) if len(body) >= MIN_COMPRESS else None
 
 
 def header(document: Document, name: bytes) -> str | None:

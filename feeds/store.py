@@ -3,6 +3,7 @@
 The builder publishes each build into a private folder:
 
     blobs/<digest>        each document's bytes, named by their hash, written once
+    blobs/<digest>.gz     and its gzip body, so that no worker compresses it again
     index-000007.json     one generation: every path's digest, Last-Modified, Cache-Control and
                           Link, the build stats and the build status (``builds``, ``last_error``)
     current -> index-000007.json
@@ -20,7 +21,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import struct
 import time
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from feeds.errors import FeedsError
-from feeds.serving import Document, Snapshot, header, make_document
+from feeds.serving import MIN_COMPRESS, Document, Snapshot, header, make_document
 
 VERSION = 1
 CURRENT = "current"
@@ -72,8 +75,11 @@ class Store:
         for path, document in snapshot.documents.items():
             blob = f"{BLOBS}/{document.digest}"
             # A restarted worker reads every blob: put back any that a /tmp cleaner removed.
-            if blob not in self._used or not (self.folder / blob).exists():
+            packed = document.gzip.body if document.gzip is not None else None
+            if blob not in self._used or not self._present(blob, packed is not None):
                 _write(self.folder / blob, document.identity.body)
+                if packed is not None:
+                    _write(self.folder / f"{blob}.gz", packed)
             self._used[blob] = now
             documents[path] = {
                 "digest": document.digest,
@@ -98,8 +104,13 @@ class Store:
         for old, used in list(self._used.items()):
             if used < now - self.grace:
                 (self.folder / old).unlink(missing_ok=True)
+                (self.folder / f"{old}.gz").unlink(missing_ok=True)
                 del self._used[old]
         return name
+
+    def _present(self, blob: str, packed: bool) -> bool:
+        path = self.folder / blob
+        return path.exists() and (not packed or path.with_name(f"{path.name}.gz").exists())
 
 
 def current(folder: Path) -> str:
@@ -159,12 +170,16 @@ def _document(
     ):
         return old
     blob = folder / BLOBS / digest
-    try:
-        body = blob.read_bytes()
-    except OSError as e:
-        raise StoreError(f"{blob}: {where}: cannot read the document: {e}") from e
+    body = _read(blob, where)
     if hashlib.sha256(body).hexdigest()[:32] != digest:
         raise StoreError(f"{blob}: {where}: the bytes do not match their digest")
+    compressed = None
+    if len(body) >= MIN_COMPRESS:
+        packed = blob.with_name(f"{digest}.gz")
+        compressed = _read(packed, where)
+        # The gzip trailer: CRC-32 and size of the bytes it holds, cheaper than inflating them.
+        if compressed[-8:] != struct.pack("<II", zlib.crc32(body), len(body) & 0xFFFFFFFF):
+            raise StoreError(f"{packed}: {where}: the gzip body does not hold the document")
     return make_document(
         path.removeprefix("/"),
         body,
@@ -172,7 +187,15 @@ def _document(
         last_modified,
         policy,
         link if isinstance(link, str) else None,
+        compressed,
     )
+
+
+def _read(blob: Path, where: str) -> bytes:
+    try:
+        return blob.read_bytes()
+    except OSError as e:
+        raise StoreError(f"{blob}: {where}: cannot read the document: {e}") from e
 
 
 def _field(source: Path, data: Mapping[str, Any], key: str, kind: type[T], where: str = "") -> T:

@@ -121,6 +121,13 @@ def test_a_failed_rebuild_publishes_only_the_stale_status(
     assert all(doc is first.documents[path] for path, doc in published.snapshot.documents.items())
 
 
+def stored(folder: Path) -> set[str]:
+    """The digests in a store's blobs, each with its gzip body when it has one."""
+    names = {p.name for p in (folder / BLOBS).iterdir()}
+    assert {name.removesuffix(".gz") for name in names if name.endswith(".gz")} <= names
+    return {name for name in names if not name.endswith(".gz")}
+
+
 def test_old_generations_are_removed_once_the_grace_period_is_over(
     settings: Settings, tmp_path: Path
 ) -> None:
@@ -132,8 +139,8 @@ def test_old_generations_are_removed_once_the_grace_period_is_over(
     new = {doc.digest for doc in rebuild(kept).documents.values()}
     rebuild(swept)
     assert old - new
-    assert {p.name for p in (tmp_path / "kept" / BLOBS).iterdir()} == old | new
-    assert {p.name for p in (tmp_path / "swept" / BLOBS).iterdir()} == new
+    assert stored(tmp_path / "kept") == old | new
+    assert stored(tmp_path / "swept") == new
     indexes = sorted(p.name for p in (tmp_path / "swept").glob("index-*.json"))
     assert indexes == [current(tmp_path / "swept")] == ["index-000002.json"]
 
@@ -144,6 +151,12 @@ def test_a_damaged_generation_is_an_error_naming_file_and_field(builder: Builder
     blob = folder / BLOBS / built.documents["/all.rss"].digest
     blob.write_bytes(b"<rss>something else</rss>")
     with pytest.raises(StoreError, match=r"blobs/.*: documents\./all\.rss: the bytes do not match"):
+        loaded(builder)
+    blob.write_bytes(built.documents["/all.rss"].identity.body)
+    packed = folder / BLOBS / f"{built.documents['/all.atom'].digest}.gz"
+    assert built.documents["/all.rss"].gzip is not None
+    packed.write_bytes(built.documents["/all.rss"].gzip.body)
+    with pytest.raises(StoreError, match=r"\.gz: documents\./all\.atom: the gzip body does not"):
         loaded(builder)
     index_file = folder / current(folder)
     index = json.loads(index_file.read_text())
