@@ -13,7 +13,7 @@ import os
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import anyio.to_thread
 from starlette.applications import Starlette
@@ -31,12 +31,16 @@ from feeds.rendering import FORMATS
 from feeds.rendering.links import INDEX, feed_path, feed_url
 from feeds.serving import Document, Snapshot, choose, make_snapshot, not_modified
 from feeds.settings import Settings, load_settings
+from feeds.store import Published, current, load
 from feeds.websub import link_header
 from feeds.writing import write_output
 
 log = logging.getLogger("feeds")
 ALLOW = (b"allow", b"GET, HEAD")
 DEBOUNCE_SECONDS = 0.2
+# How often a worker looks for a new build: a readlink, so even 4 a second cost nothing.
+POLL_SECONDS = 0.25
+SNAPSHOT_DIR = "FEEDS_SNAPSHOT_DIR"
 
 
 class FeedServer:
@@ -197,6 +201,14 @@ def _links(settings: Settings, result: BuildResult) -> dict[str, str]:
     }
 
 
+class Source(Protocol):
+    """What the app serves from: a builder (:class:`FeedServer`) or a worker (:class:`Follower`)."""
+
+    snapshot: Snapshot | None
+    last_error: str | None
+    builds: int
+
+
 class FeedsApp(Starlette):
     """A Starlette app whose first step serves built documents from memory.
 
@@ -204,7 +216,7 @@ class FeedsApp(Starlette):
     and a prepared set of headers; anything else (health check, 404, 405) is plain Starlette.
     """
 
-    server: FeedServer
+    server: Source
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         snapshot = self.server.snapshot
@@ -260,22 +272,6 @@ def create_app(
     with ``watch``, rebuilds when the records or the settings file change."""
     server = FeedServer(settings, settings_file, write=write)
 
-    async def healthz(request: Request) -> Response:
-        snapshot = server.snapshot
-        body: dict[str, Any] = {
-            "status": "ok" if server.last_error is None else "stale",
-            "last_build": rfc3339(snapshot.built_at) if snapshot else None,
-            "builds": server.builds,
-            "last_error": server.last_error,
-            **(snapshot.stats if snapshot else {}),
-        }
-        return JSONResponse(body, headers={"cache-control": "no-store"})
-
-    async def not_found(request: Request, exc: Exception) -> Response:
-        if isinstance(exc, HTTPException) and exc.status_code != 404:
-            return PlainTextResponse(f"{exc.detail}\n", exc.status_code, headers=exc.headers)
-        return PlainTextResponse("Not Found\n", 404)
-
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[Mapping[str, Any]]:
         await server.rebuild()
@@ -285,6 +281,29 @@ def create_app(
             yield {}
             tasks.cancel_scope.cancel()
 
+    return _app(server, lifespan)
+
+
+def _app(server: Source, lifespan: Any) -> FeedsApp:
+    """The Starlette app serving ``server``'s snapshot, with ``/healthz`` and plain 404/405s."""
+
+    async def healthz(request: Request) -> Response:
+        snapshot = server.snapshot
+        body: dict[str, Any] = {
+            "status": "ok" if server.last_error is None else "stale",
+            "last_build": rfc3339(snapshot.built_at) if snapshot else None,
+            "builds": server.builds,
+            "last_error": server.last_error,
+            "pid": os.getpid(),
+            **(snapshot.stats if snapshot else {}),
+        }
+        return JSONResponse(body, headers={"cache-control": "no-store"})
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, HTTPException) and exc.status_code != 404:
+            return PlainTextResponse(f"{exc.detail}\n", exc.status_code, headers=exc.headers)
+        return PlainTextResponse("Not Found\n", 404)
+
     app = FeedsApp(
         routes=[Route("/healthz", healthz, methods=["GET", "HEAD"])],
         exception_handlers={404: not_found, 405: not_found},
@@ -293,6 +312,77 @@ def create_app(
     app.server = server
     app.state.server = server
     return app
+
+
+class Follower:
+    """A worker of ``feeds serve --workers``: serves what the builder published in the store
+    and swaps in each new generation whole. It never builds."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.snapshot: Snapshot | None = None
+        self.last_error: str | None = None
+        self.builds = 0
+        self.generation: str | None = None
+        self._problem: str | None = None
+
+    def take(self, published: Published) -> None:
+        # No await between these: a request sees one generation's snapshot and status.
+        self.snapshot = published.snapshot
+        self.builds = published.builds
+        self.last_error = published.last_error
+        self.generation = published.generation
+
+    async def refresh(self) -> bool:
+        """Load the current generation if it is not the one served; True when it was swapped."""
+        generation = current(self.folder)
+        if generation == self.generation:
+            return False
+        published = await anyio.to_thread.run_sync(load, self.folder, generation, self.snapshot)
+        previous = self.snapshot
+        self.take(published)
+        changed = sum(
+            1
+            for path, doc in published.snapshot.documents.items()
+            if previous is None or previous.documents.get(path) is not doc
+        )
+        log.info(
+            "worker %d serves %s (build %d, %s): %d documents reloaded",
+            os.getpid(),
+            generation,
+            published.builds,
+            "ok" if published.last_error is None else "stale",
+            changed,
+        )
+        return True
+
+    async def follow(self) -> None:
+        """Poll the store's pointer (one readlink, off the request path) and reload on change."""
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            try:
+                await self.refresh()
+                self._problem = None
+            except FeedsError as e:
+                if str(e) != self._problem:  # once per problem, not every poll
+                    log.error("still serving %s: %s", self.generation, e)
+                self._problem = self.last_error = str(e)
+
+
+def from_snapshot_dir() -> Starlette:
+    """App factory of the workers of ``feeds serve --workers N``: serves the builder's store
+    named by ``FEEDS_SNAPSHOT_DIR`` and follows its new generations."""
+    follower = Follower(Path(os.environ[SNAPSHOT_DIR]))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[Mapping[str, Any]]:
+        await follower.refresh()
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(follower.follow)
+            yield {}
+            tasks.cancel_scope.cancel()
+
+    return _app(follower, lifespan)
 
 
 def from_environment() -> Starlette:

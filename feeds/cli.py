@@ -161,6 +161,14 @@ def parser() -> argparse.ArgumentParser:
         default=True,
         help="log every request through uvicorn's access logger (default: --access-log)",
     )
+    s.add_argument(
+        "--workers",
+        type=_positive(int),
+        default=1,
+        metavar="N",
+        help="uvicorn worker processes; with 2 or more, one builder hands each build to all "
+        "(default: 1)",
+    )
     s.set_defaults(run=run_serve, quiet=False)
 
     d = commands.add_parser(
@@ -457,6 +465,20 @@ def run_serve(args: argparse.Namespace) -> int:
     if not settings.records.is_dir():
         raise FeedsError(f"records folder not found: {display(settings.records)}")
     settings_file = args.settings or (Path(DEFAULT_FILE) if Path(DEFAULT_FILE).is_file() else None)
+    if args.workers > 1:
+        from feeds.workers import serve
+
+        serve(
+            settings,
+            settings_file,
+            workers=args.workers,
+            watch=args.watch,
+            write=args.write,
+            host=args.host,
+            port=args.port,
+            access_log=args.access_log,
+        )
+        return EXIT_OK
     logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
     app = create_app(settings, settings_file=settings_file, watch=args.watch, write=args.write)
     uvicorn.run(

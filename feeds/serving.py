@@ -85,18 +85,23 @@ def make_snapshot(
         changed = now if previous is not None else first_seen(path, body)
         policy = cache_control(max_age, immutable=path in sealed)
         link = links.get(path) if links else None
-        documents["/" + path] = _document(path, body, digest, _whole_seconds(changed), policy, link)
+        documents["/" + path] = make_document(
+            path, body, digest, _whole_seconds(changed), policy, link
+        )
     return Snapshot(documents=documents, built_at=now, stats=dict(stats))
 
 
-def _document(
+def make_document(
     path: str,
     body: bytes,
     digest: str,
     last_modified: datetime,
     policy: str,
     link: str | None = None,
+    compressed: bytes | None = None,
 ) -> Document:
+    """The document of ``body``; ``compressed`` is its gzip body when already made (by
+    :func:`gzip_body`), so that a worker process need not compress it again."""
     common: Headers = (
         (b"content-type", content_type(path).encode()),
         (b"last-modified", http_date(last_modified).encode()),
@@ -110,10 +115,8 @@ def _document(
     if link is not None:
         common += ((b"link", link.encode("ascii")),)
     identity = _variant(body, f'"{digest}"', None, common)
-    # mtime=0 keeps the compressed bytes, and so the ETag's meaning, reproducible.
-    compressed = (
-        gzip.compress(body, compresslevel=6, mtime=0) if len(body) >= MIN_COMPRESS else None
-    )
+    if compressed is None:
+        compressed = gzip_body(body)
     packed = _variant(compressed, f'"{digest}-gz"', "gzip", common) if compressed else None
     browser = None
     if path.endswith(STYLED):
@@ -131,6 +134,20 @@ def _document(
         gzip=packed,
         browser=browser,
     )
+
+
+def gzip_body(body: bytes) -> bytes | None:
+    """The gzip body served for ``body``, or None when it is too small to be worth it."""
+    # mtime=0 keeps the compressed bytes, and so the ETag's meaning, reproducible.
+    return gzip.compress(body, compresslevel=6, mtime=0) if len(body) >= MIN_COMPRESS else None
+
+
+def header(document: Document, name: bytes) -> str | None:
+    """A header every response of ``document`` carries (``cache-control``, ``link``), or None."""
+    for key, value in document.identity.ok_headers:
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 def _variant(body: bytes, etag: str, encoding: str | None, common: Headers) -> Variant:
