@@ -280,7 +280,12 @@ def run(
             blob = process(folder / rel, rel, settings).blob
         return None if blob is None else pickle.loads(blob)
 
-    accumulator = Accumulator(settings, fetch, lambda rel: display(folder / rel))
+    # Without a cache to load them from, archive pages would read and parse their records again
+    # (once per page holding them): keep every entry's pickle in memory instead.
+    keep_all = cache is None and settings.archives
+    accumulator = Accumulator(
+        settings, None if keep_all else fetch, lambda rel: display(folder / rel)
+    )
     fresh: dict[str, FileState] = {}
     blobs: list[tuple[str, bytes]] = []
     if progress is not None:
