@@ -25,7 +25,7 @@ from feeds.grouping import Accumulator, FeedPlan, Grouped, Summary, freeze, summ
 from feeds.mapping import map_record
 from feeds.model import Entry, Feed
 from feeds.records import read_record, scan_records
-from feeds.rendering import measure, render_all, site_documents
+from feeds.rendering import Fragments, measure, render_all, render_entry, site_documents
 from feeds.rendering.links import feed_path, sealed_pages
 from feeds.settings import Settings
 from feeds.writing import OutputWriter, WriteReport
@@ -46,7 +46,7 @@ def _write_part(index: int) -> tuple[list[str], list[str]]:
     writer = OutputWriter(folder)
     part = parts[index]
     site = site_documents(build.settings)
-    for path, data in render_all(part, build.settings, build._load):
+    for path, data in render_all(part, build.settings, build._load, fragments=build._fragments):
         if path not in site:
             writer.write(path, data)
     return writer.written, writer.unchanged
@@ -59,6 +59,8 @@ class Outcome:
     rel: str
     summary: Summary | None = None
     blob: bytes | None = None
+    fragments: bytes | None = None
+    """The entry rendered in every format, pickled (see :meth:`Build._fragments`)."""
     draft: bool = False
     error: RecordError | None = None
     warnings: tuple[Problem, ...] = ()
@@ -80,8 +82,12 @@ def process(path: Path, rel: str, settings: Settings) -> Outcome:
         error = RecordError(rel, "(record)", f"unexpected {type(e).__name__}: {e}")
         return Outcome(rel, error=error)
     blob = freeze(entry)
-    summary = summarize(entry, blob, source=rel, size=measure(entry, settings), settings=settings)
-    return Outcome(rel, summary, blob, warnings=tuple(problems))
+    # Rendered here, on every core, for the byte budget (its size) and so that documents
+    # are put together from the cache without rendering any entry again.
+    rendered = render_entry(entry, settings)
+    summary = summarize(entry, blob, source=rel, size=measure(rendered), settings=settings)
+    fragments = pickle.dumps(rendered, protocol=pickle.HIGHEST_PROTOCOL)
+    return Outcome(rel, summary, blob, fragments, warnings=tuple(problems))
 
 
 def _process_chunk(chunk: Sequence[str], folder: Path, settings: Settings) -> list[Outcome]:
@@ -171,7 +177,11 @@ class Build:
         if self.grouped is None:
             return iter(())
         return render_all(
-            self.plans, self.settings, self.grouped.accumulator.materialize, self.dirty
+            self.plans,
+            self.settings,
+            self.grouped.accumulator.materialize,
+            self.dirty,
+            fragments=self._fragments,
         )
 
     def to_render(self) -> int:
@@ -210,6 +220,18 @@ class Build:
     def _load(self, plan: FeedPlan) -> Feed:
         assert self.grouped is not None
         return self.grouped.accumulator.materialize(plan)
+
+    def _fragments(self, plan: FeedPlan) -> list[Fragments] | None:
+        """The document's entries as rendered when their records were read, from the cache;
+        None (render them) without a cache or when one is missing."""
+        if self.cache is None or self.grouped is None:
+            return None
+        sources = self.grouped.accumulator.sources
+        paths = [sources[serial] for _, _, serial in plan.items]
+        found = self.cache.fragments(paths)
+        if len(found) < len(set(paths)):
+            return None
+        return [pickle.loads(found[path]) for path in paths]
 
     def _write_in_parallel(
         self,
@@ -287,15 +309,15 @@ def run(
         settings, None if keep_all else fetch, lambda rel: display(folder / rel)
     )
     fresh: dict[str, FileState] = {}
-    blobs: list[tuple[str, bytes]] = []
+    blobs: list[tuple[str, bytes, bytes]] = []
     if progress is not None:
         progress.reading(len(changed))
     for outcome in outcomes(settings, changed, workers):
         known = fresh[outcome.rel] = _state_of(outcome)
         if known[0] is not None:  # its summary, with feed keys shared with every other record's
             accumulator.add_summary(_summary(known[0], outcome.rel), outcome.blob)
-        if outcome.blob is not None and cache is not None:
-            blobs.append((outcome.rel, outcome.blob))
+        if outcome.blob is not None and outcome.fragments is not None and cache is not None:
+            blobs.append((outcome.rel, outcome.blob, outcome.fragments))
             if len(blobs) >= 2000:
                 cache.put_entries(blobs)
                 blobs.clear()

@@ -19,7 +19,10 @@ from typing import Any
 
 from feeds.settings import Settings
 
-SCHEMA = 3
+SCHEMA = 4
+# Per record file: its entry (a pickle) and the entry rendered in every format (a pickled tuple),
+# so documents are put together without rendering any entry again.
+ENTRIES = "CREATE TABLE IF NOT EXISTS entries (path TEXT PRIMARY KEY, blob BLOB, fragments BLOB)"
 
 
 # What the last build knew of one record file, as a plain tuple (100,000 of them load in a
@@ -68,7 +71,7 @@ class Cache:
         try:
             db = sqlite3.connect(self.path)
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB)")
-            db.execute("CREATE TABLE IF NOT EXISTS entries (path TEXT PRIMARY KEY, blob BLOB)")
+            db.execute(ENTRIES)
             row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
             if row is None or row[0] != self.fingerprint:
                 raise ValueError("another build")
@@ -83,7 +86,7 @@ class Cache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(self.path)
         db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB)")
-        db.execute("CREATE TABLE entries (path TEXT PRIMARY KEY, blob BLOB)")
+        db.execute(ENTRIES)
         db.commit()
         return db
 
@@ -117,8 +120,18 @@ class Cache:
         row = self.db.execute("SELECT blob FROM entries WHERE path = ?", (path,)).fetchone()
         return None if row is None else bytes(row[0])
 
-    def put_entries(self, blobs: Iterable[tuple[str, bytes]]) -> None:
-        self.db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?)", blobs)
+    def fragments(self, paths: list[str]) -> dict[str, bytes]:
+        """The rendered entries of the record files at ``paths`` (those the cache has)."""
+        found: dict[str, bytes] = {}
+        for start in range(0, len(paths), 500):  # SQLite limits the parameters of a query
+            chunk = paths[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            query = f"SELECT path, fragments FROM entries WHERE path IN ({marks})"
+            found.update((path, bytes(data)) for path, data in self.db.execute(query, chunk))
+        return found
+
+    def put_entries(self, rows: Iterable[tuple[str, bytes, bytes]]) -> None:
+        self.db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", rows)
 
     def drop_entries(self, paths: Iterable[str]) -> None:
         self.db.executemany("DELETE FROM entries WHERE path = ?", ((p,) for p in paths))

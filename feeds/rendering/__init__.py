@@ -28,7 +28,7 @@ class Format:
     name: str
     extension: str
     media_type: str
-    render: Callable[[Feed, Settings, Sequence[bytes]], bytes]
+    render: Callable[[FeedInfo, Settings, Sequence[bytes]], bytes]
     item: Callable[[Entry, str], bytes]
 
 
@@ -74,10 +74,18 @@ FRAGMENT_CACHE = 5000
 SEPARATOR = 2
 
 
-def measure(entry: Entry, settings: Settings) -> int:
-    """The bytes ``entry`` adds to a document in the largest of the settings' formats."""
+Fragments = tuple[bytes, ...]
+"""An entry rendered in each of the settings' formats, in ``settings.formats`` order."""
+
+
+def render_entry(entry: Entry, settings: Settings) -> Fragments:
     html = entry_html(entry)
-    return max(len(FORMATS[fmt].item(entry, html)) for fmt in settings.formats) + SEPARATOR
+    return tuple(FORMATS[fmt].item(entry, html) for fmt in settings.formats)
+
+
+def measure(fragments: Fragments) -> int:
+    """The bytes an entry adds to a document in the largest of its formats."""
+    return max(len(fragment) for fragment in fragments) + SEPARATOR
 
 
 def subscriptions(feeds: Sequence[Plan]) -> list[Plan]:
@@ -90,36 +98,38 @@ def render_all(
     settings: Settings,
     load: Callable[[Plan], Feed],
     only: Container[str] | None = None,
+    fragments: Callable[[Plan], Sequence[Fragments] | None] | None = None,
 ) -> Iterator[tuple[str, bytes]]:
     """Every output file and its path in the output folder, feeds first, then the index and OPML.
 
-    ``load`` turns each item of ``feeds`` into a :class:`Feed` with its entries, when it is
-    rendered; ``only`` limits the feeds rendered to those paths (the index and OPML are always
-    rendered). Each entry is rendered once per format and the fragment reused in every feed that
-    holds it, and kept only while a later feed may still need it.
+    ``fragments`` gives a document's entries already rendered (from the build cache), when it
+    can; otherwise ``load`` turns the item of ``feeds`` into a :class:`Feed` with its entries,
+    which are rendered here. ``only`` limits the feeds rendered to those paths (the index and
+    OPML are always rendered). Each entry is rendered once per format and the fragment reused in
+    every later document that holds it, while a bounded cache keeps it.
     """
     chosen = [f for f in feeds if only is None or f.path in only]
     remaining = Counter(article for f in chosen for article in f.ids)
-    cache: dict[str, tuple[bytes, ...]] = {}
+    cache: dict[str, Fragments] = {}
     formats = [FORMATS[fmt] for fmt in settings.formats]
     for info in chosen:
-        feed = load(info)
-        fragments = []
-        for entry in feed.entries:
-            rendered = cache.get(entry.id)
-            if rendered is None:
-                html = entry_html(entry)
-                rendered = tuple(f.item(entry, html) for f in formats)
-                if len(cache) < FRAGMENT_CACHE:
-                    cache[entry.id] = rendered
-            fragments.append(rendered)
+        parts = fragments(info) if fragments is not None else None
+        if parts is None:
+            feed = load(info)
+            parts = []
+            for entry in feed.entries:
+                rendered = cache.get(entry.id)
+                if rendered is None:
+                    rendered = render_entry(entry, settings)
+                    if len(cache) < FRAGMENT_CACHE:
+                        cache[entry.id] = rendered
+                parts.append(rendered)
         for n, fmt in enumerate(formats):
-            parts = [rendered[n] for rendered in fragments]
-            yield feed_path(feed, fmt.name), fmt.render(feed, settings, parts)
-        for entry in feed.entries:
-            remaining[entry.id] -= 1
-            if not remaining[entry.id]:
-                cache.pop(entry.id, None)
+            yield feed_path(info, fmt.name), fmt.render(info, settings, [p[n] for p in parts])
+        for article in info.ids:
+            remaining[article] -= 1
+            if not remaining[article]:
+                cache.pop(article, None)
     listed = subscriptions(feeds)
     for path, render in site_documents(settings).items():
         yield path, render(listed, settings)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from feeds import GENERATOR
 from feeds.dates import rfc3339
-from feeds.model import Author, Entry, Feed
+from feeds.model import Author, Entry, FeedInfo
 from feeds.rendering.links import (
     MEDIA_TYPES,
     feed_path,
@@ -20,7 +20,7 @@ from feeds.rendering.xml import CData, Element, el, fragment, serialize, slot
 from feeds.settings import Settings
 
 
-def render(feed: Feed, settings: Settings, fragments: Sequence[bytes]) -> bytes:
+def render(feed: FeedInfo, settings: Settings, fragments: Sequence[bytes]) -> bytes:
     """The feed, with its entries' ``fragments`` (from :func:`item`) in order."""
     self_url = feed_url(settings, feed, "atom")
     root = el(

@@ -8,14 +8,14 @@ from json.encoder import encode_basestring as _string
 from typing import Any
 
 from feeds.dates import rfc3339
-from feeds.model import Author, Entry, Feed
+from feeds.model import Author, Entry, FeedInfo
 from feeds.rendering.links import feed_url, hubs, page_url
 from feeds.settings import Settings
 
 VERSION = "https://jsonfeed.org/version/1.1"
 
 
-def render(feed: Feed, settings: Settings, fragments: Sequence[bytes]) -> bytes:
+def render(feed: FeedInfo, settings: Settings, fragments: Sequence[bytes]) -> bytes:
     """The feed, with its entries' ``fragments`` (from :func:`item`) in order.
 
     The result is exactly ``json.dumps(document, indent=2)`` of the whole feed; entries are

@@ -7,7 +7,7 @@ from html import escape
 
 from feeds import GENERATOR
 from feeds.dates import rfc822
-from feeds.model import Entry, Feed
+from feeds.model import Entry, FeedInfo
 from feeds.rendering.links import (
     MEDIA_TYPES,
     feed_path,
@@ -28,7 +28,7 @@ NAMESPACES = {
 }
 
 
-def render(feed: Feed, settings: Settings, fragments: Sequence[bytes]) -> bytes:
+def render(feed: FeedInfo, settings: Settings, fragments: Sequence[bytes]) -> bytes:
     """The feed, with its entries' ``fragments`` (from :func:`item`) in order."""
     owner = settings.owner
     channel = el(
@@ -45,7 +45,7 @@ def render(feed: Feed, settings: Settings, fragments: Sequence[bytes]) -> bytes:
         *(el("atom:link", href=hub, rel="hub") for hub in hubs(settings, feed)),
         el("language", settings.language),
         el("managingEditor", f"{owner.email} ({owner.name})") if owner.email else None,
-        el("lastBuildDate", rfc822(feed.updated)) if feed.entries else None,
+        el("lastBuildDate", rfc822(feed.updated)) if fragments else None,
         el("generator", GENERATOR),
         el("docs", "https://www.rssboard.org/rss-specification"),
         el("ttl", str(settings.ttl_minutes)),
