@@ -174,10 +174,10 @@ def _first_seen(settings: Settings, result: BuildResult) -> Any:
     """Last-Modified at startup: the existing output file's mtime if it holds the same bytes,
     else the newest entry's time."""
     newest: dict[str, datetime] = {}
-    for feed in result.feeds:
+    for feed in result.plans:
         for fmt in FORMATS:
             newest[feed_path(feed, fmt)] = feed.updated
-    overall = max((feed.updated for feed in result.feeds), default=EPOCH)
+    overall = max((feed.updated for feed in result.plans), default=EPOCH)
 
     def first_seen(path: str, body: bytes) -> datetime:
         existing = settings.output / path

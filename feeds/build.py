@@ -12,7 +12,7 @@ import os
 import pickle
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -146,7 +146,11 @@ class Build:
     dirty: frozenset[str] | None = None
     """Paths of the feeds to render; None renders all of them."""
     cache: Cache | None = None
+    signatures: dict[str, str] = field(default_factory=dict)
+    """Every document's :meth:`FeedPlan.signature`, by path, when built with a cache."""
     state: State | None = None
+    memory: dict[str, bytes] | None = None
+    """Every entry's rendered fragments by record file, when built without a cache for memory."""
     changed: int = 0
     feed_count: int = 0
     """Subscription documents (feeds); their archive pages are counted in ``page_count``."""
@@ -224,12 +228,12 @@ class Build:
     def _fragments(self, plan: FeedPlan) -> list[Fragments] | None:
         """The document's entries as rendered when their records were read, from the cache;
         None (render them) without a cache or when one is missing."""
-        if self.cache is None or self.grouped is None:
+        if self.grouped is None or (self.cache is None and self.memory is None):
             return None
         sources = self.grouped.accumulator.sources
         paths = [sources[serial] for _, _, serial in plan.items]
-        found = self.cache.fragments(paths)
-        if len(found) < len(set(paths)):
+        found = self.cache.fragments(paths) if self.cache is not None else self.memory or {}
+        if any(path not in found for path in paths):
             return None
         return [pickle.loads(found[path]) for path in paths]
 
@@ -268,7 +272,9 @@ class Build:
         """Remember this build in the cache, once its files are written."""
         if self.cache is None or self.state is None:
             return
-        self.state.report.signatures = {plan.path: plan.signature() for plan in self.plans}
+        self.state.report.signatures = self.signatures or {
+            plan.path: plan.signature() for plan in self.plans
+        }
         self.state.report.outputs = outputs
         self.cache.save(self.state, only_report=self.files_saved)
         self.cache.close()
@@ -280,8 +286,13 @@ def run(
     progress: Progress | None = None,
     workers: int | None = None,
     cache: Cache | None = None,
+    keep_fragments: bool = False,
 ) -> Build:
-    """Read the records (only the changed ones, with a cache) and group them into feeds."""
+    """Read the records (only the changed ones, with a cache) and group them into feeds.
+
+    ``keep_fragments`` keeps every entry's rendered fragments in memory when there is no cache
+    to hold them, for a build that renders every document at once (the app's).
+    """
     if not settings.records.is_dir():
         raise FeedsError(f"records folder not found: {display(settings.records)}")
     folder = settings.records
@@ -302,14 +313,15 @@ def run(
             blob = process(folder / rel, rel, settings).blob
         return None if blob is None else pickle.loads(blob)
 
-    # Without a cache to load them from, archive pages would read and parse their records again
-    # (once per page holding them): keep every entry's pickle in memory instead.
-    keep_all = cache is None and settings.archives
+    # Without a cache to load them from (or their fragments kept), archive pages would read
+    # and parse their records again, once per page holding them: keep every entry's pickle.
+    keep_all = cache is None and settings.archives and not keep_fragments
     accumulator = Accumulator(
         settings, None if keep_all else fetch, lambda rel: display(folder / rel)
     )
     fresh: dict[str, FileState] = {}
     blobs: list[tuple[str, bytes, bytes]] = []
+    memory: dict[str, bytes] | None = {} if keep_fragments and cache is None else None
     if progress is not None:
         progress.reading(len(changed))
     for outcome in outcomes(settings, changed, workers):
@@ -321,6 +333,8 @@ def run(
             if len(blobs) >= 2000:
                 cache.put_entries(blobs)
                 blobs.clear()
+        if memory is not None and outcome.fragments is not None:
+            memory[outcome.rel] = outcome.fragments
         if progress is not None:
             progress.read(outcome.error is not None)
     if cache is not None:
@@ -334,13 +348,14 @@ def run(
     rejected, warnings, drafts = _problems(folder, files)
     grouped = accumulator.finish()
     dirty = None
+    signatures = {}
     if cache is not None:
         damaged = _damaged_outputs(settings, state.report)
+        signatures = {plan.path: plan.signature() for plan in grouped.plans}
+        old = state.report.signatures
         dirty = frozenset(
-            plan.path
-            for plan in grouped.plans
-            if state.report.signatures.get(plan.path) != plan.signature() or plan.path in damaged
-        )
+            path for path, signature in signatures.items() if old.get(path) != signature
+        ) | (damaged & signatures.keys())
     report = Report(
         published=grouped.published,
         duplicates=[(p.path, p.reason) for p in grouped.duplicates],
@@ -357,7 +372,9 @@ def run(
         grouped=grouped,
         dirty=dirty,
         cache=cache,
+        signatures=signatures,
         state=State(stats=stats, files=files, report=report),
+        memory=memory,
         changed=len(changed) + len(removed),
         feed_count=sum(1 for plan in grouped.plans if not plan.paging.archive),
         page_count=sum(1 for plan in grouped.plans if plan.paging.archive),
@@ -401,20 +418,27 @@ def _summary(known: tuple[Any, ...], rel: str) -> Summary:
 _SHARED: dict[Any, Any] = {}
 
 
-def file_stat(path: Path) -> tuple[int, int]:
+def file_stat(path: Path | str) -> tuple[int, int]:
     """(size, mtime in ns) of ``path``; (-1, -1) when it cannot be read."""
     try:
-        stat = path.stat()
+        stat = os.stat(path)
     except OSError:
         return (-1, -1)
     return (stat.st_size, stat.st_mtime_ns)
 
 
+def output_stats(folder: Path, paths: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """:func:`file_stat` of each of ``paths`` in ``folder`` (string joins: thousands of files)."""
+    base = str(folder)
+    return {path: file_stat(os.path.join(base, path)) for path in paths}
+
+
 def _damaged_outputs(settings: Settings, report: Report) -> set[str]:
     """Feed paths (without extension) whose output files are not as the last build left them."""
     damaged = set()
+    base = str(settings.output)
     for path, recorded in report.outputs.items():
-        if file_stat(settings.output / path) != recorded:
+        if file_stat(os.path.join(base, path)) != recorded:
             damaged.add(path.rsplit(".", 1)[0])
     return damaged
 
@@ -450,7 +474,7 @@ def _unchanged(settings: Settings, rels: list[str], cache: Cache) -> Build:
 
 def build(settings: Settings, *, workers: int | None = None) -> Build:
     """A build with all its documents rendered into ``files`` (what the app serves)."""
-    result = run(settings, workers=workers)
+    result = run(settings, workers=workers, keep_fragments=True)
     result.files = dict(result.documents())
     return result
 

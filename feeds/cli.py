@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from feeds import __version__
-from feeds.build import Build, display, file_stat, run
+from feeds.build import Build, display, output_stats, run
 from feeds.cache import open_cache
 from feeds.errors import FeedsError, SettingsError, WriteError
 from feeds.pinged import forget, remember, to_ping
@@ -368,7 +368,7 @@ def run_build(args: argparse.Namespace) -> int:
         result = run(settings, cache=cache, progress=progress)
         _report(result)
         written = result.write(settings.output, done=progress.writing(result.to_render()))
-    result.commit({path: file_stat(settings.output / path) for path in result.expected()})
+    result.commit(output_stats(settings.output, result.expected()))
     seconds = time.perf_counter() - started
     out = display(settings.output)
     print(

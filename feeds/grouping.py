@@ -161,6 +161,7 @@ class FeedPlan:
         return tuple(article for article, _, _ in self.items)
 
     def signature(self) -> str:
+        """A hash of everything the document shows: it changes exactly when its bytes do."""
         described = (
             self.name,
             self.title,
@@ -169,8 +170,11 @@ class FeedPlan:
             self.updated.isoformat(),
             repr(self.paging),
         )
-        ids = tuple((article, digest) for article, digest, _ in self.items)
-        return hashlib.sha256(repr((described, ids)).encode()).hexdigest()
+        digest = hashlib.sha256(repr(described).encode())
+        digest.update(
+            "\n".join(f"{article} {content}" for article, content, _ in self.items).encode()
+        )
+        return digest.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,7 +423,7 @@ def _documented(
         feed,
         path=archive_path(feed.path, paging.number) if paging.archive else feed.path,
         updated=datetime.fromtimestamp(items[0][0], UTC) if items else EPOCH,
-        items=tuple((article, digests[serial], serial) for _, article, serial in items),
+        items=tuple([(article, digests[serial], serial) for _, article, serial in items]),
         paging=paging,
     )
 
@@ -445,18 +449,19 @@ def paginate(
         used += size
     if not settings.archives:
         return current, []
+    archived = items[: len(items) - len(current)]
+    weights = [sizes[serial] for _, _, serial in archived]
     pages: list[list[Item]] = []
-    page: list[Item] = []
-    used = 0
-    for item in items[: len(items) - len(current)]:
-        size = sizes[item[2]]
-        if page and (len(page) == settings.archive_page_size or used + size > budget):
-            pages.append(page[::-1])
-            page, used = [], 0
-        page.append(item)
-        used += size
-    if page:
-        pages.append(page[::-1])
+    start, size = 0, settings.archive_page_size
+    while start < len(archived):
+        end = min(start + size, len(archived))
+        if sum(weights[start:end]) > budget:  # the budget decides: fill entry by entry
+            used, end = weights[start], start + 1
+            while end < len(archived) and end - start < size and used + weights[end] <= budget:
+                used += weights[end]
+                end += 1
+        pages.append(archived[start:end][::-1])
+        start = end
     return current, pages
 
 

@@ -80,7 +80,7 @@ class OutputWriter:
         seen = {*self.written, *self.unchanged}
         for path in expected:
             if path not in seen:
-                safe_path(self.folder, path, follow=False)
+                _check(path)
                 seen.add(path)
                 self.unchanged.append(path)
         try:
@@ -102,19 +102,23 @@ def safe_path(folder: Path, path: str, *, follow: bool = True) -> Path:
 
     ``follow`` also refuses a path that a symlink inside the folder leads out of (it costs a
     ``realpath``; files that are only counted, not written, skip it)."""
-    pure = PurePosixPath(path)
+    _check(path)
+    target = folder.joinpath(*PurePosixPath(path).parts)
+    if follow and not target.resolve().is_relative_to(folder.resolve()):  # a symlink out
+        raise WriteError(f"refusing to write outside the output folder: {path!r}")
+    return target
+
+
+def _check(path: str) -> None:
+    """Refuse a relative path that could lead outside the folder it is joined to."""
     if (
         not path
         or "\\" in path
         or "\x00" in path
-        or pure.is_absolute()
+        or path.startswith("/")
         or any(part in ("", ".", "..") for part in path.split("/"))
     ):
         raise WriteError(f"refusing to write outside the output folder: {path!r}")
-    target = folder.joinpath(*pure.parts)
-    if follow and not target.resolve().is_relative_to(folder.resolve()):  # a symlink out
-        raise WriteError(f"refusing to write outside the output folder: {path!r}")
-    return target
 
 
 def atomic_write(target: Path, data: bytes) -> None:
