@@ -189,12 +189,12 @@ class Grouped:
         return [self.accumulator.materialize(plan) for plan in self.plans]
 
 
-def group(
-    entries: Iterable[Entry], settings: Settings, measure: Callable[[Entry], int] | None = None
-) -> Grouped:
-    """Every feed of every grouping in ``settings.groupings``, in a stable order; ``measure``
-    gives an entry's size for the byte budget (without it the budget is not applied)."""
-    accumulator = Accumulator(settings, measure=measure)
+def group(entries: Iterable[Entry], settings: Settings) -> Grouped:
+    """Every feed of every grouping in ``settings.groupings``, in a stable order.
+
+    Entries added this way have no measured size, so the byte budget does not cut their
+    documents; builds measure every entry as its record is read (``build.process``)."""
+    accumulator = Accumulator(settings)
     for entry in entries:
         accumulator.add(entry)
     return accumulator.finish()
@@ -229,12 +229,10 @@ class Accumulator:
         settings: Settings,
         fetch: Callable[[str], Entry | None] | None = None,
         describe: Callable[[str], str] = str,
-        measure: Callable[[Entry], int] | None = None,
     ) -> None:
         self.settings = settings
         self.fetch = fetch
         self.describe = describe
-        self.measure = measure
         self.names = {g.name for g in GROUPINGS if g.name in settings.groupings}
         self.every_grouping = len(self.names) == len(GROUPINGS)
         self.heaps: dict[tuple[str, str], list[tuple[int, str, int]]] = {}
@@ -246,8 +244,7 @@ class Accumulator:
         self.serial = 0
 
     def add(self, entry: Entry) -> None:
-        size = self.measure(entry) if self.measure is not None else 0
-        self.add_summary(summarize(entry, size=size, settings=self.settings), entry)
+        self.add_summary(summarize(entry, settings=self.settings), entry)
 
     def add_summary(self, summary: Summary, entry: Entry | bytes | None = None) -> None:
         """Add an article; ``entry`` may be the entry, its pickle, or None (fetch it later)."""
