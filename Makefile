@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: build serve test lint check golden validate browser nginx validator bench bench-serve clean
+.PHONY: build serve test quick lint check golden validate browser nginx validator bench bench-serve clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ serve: $(STAMP)
 ## test: lint, type-check and run the whole test suite (installs Debian's chromium and nginx if it can)
 test: $(STAMP) lint browser nginx validator
 	$(BIN)/pytest
+
+## quick: the edit loop: every test but the slow ones (fault injection, servers under load)
+quick: $(STAMP)
+	$(BIN)/pytest -m 'not slow'
 
 ## lint: ruff (lint and format check) and mypy --strict
 lint: $(STAMP)
