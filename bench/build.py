@@ -142,7 +142,7 @@ def bench_size(size: int, runs: int) -> dict[str, tuple[float, int]]:
 
     def cold(run: int) -> None:
         shutil.rmtree(site / "output", ignore_errors=True)
-        (site / ".feeds-cache.sqlite").unlink(missing_ok=True)
+        shutil.rmtree(site / ".feeds-cache", ignore_errors=True)
 
     def edit(run: int) -> None:
         files = sorted((site / "records").rglob("*.txt"))

@@ -8,9 +8,11 @@ again, and feeds whose entries did not change are not rendered again. Nothing he
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -19,16 +21,16 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Protocol
 
-from feeds.cache import Cache, FileState, Report, State
+from feeds.cache import Cache, FileState, Report, State, guarded
 from feeds.errors import FeedsError, Problem, RecordError
 from feeds.grouping import Accumulator, FeedPlan, Grouped, Summary, freeze, summarize
 from feeds.mapping import map_record
 from feeds.model import Entry, Feed
-from feeds.records import read_record, scan_records
+from feeds.records import Scan, read_record, scan_records
 from feeds.rendering import Fragments, measure, render_all, render_entry, site_documents
 from feeds.rendering.links import feed_path, sealed_pages
 from feeds.settings import Settings
-from feeds.writing import OutputWriter, WriteReport
+from feeds.writing import OutputWriter, WriteReport, failure, interrupted, safe_path, stage
 
 # Below this many files (feeds) a process pool costs more than it saves.
 PARALLEL_MIN = 1500
@@ -38,18 +40,48 @@ _WRITING: tuple[Build, Path, list[list[FeedPlan]]] | None = None
 
 
 def _write_part(index: int) -> tuple[list[str], list[str]]:
-    """In a forked child: render and write one part of the feeds."""
+    """In a forked child: render and stage one part of the feeds (the parent holds the lock
+    and puts them in place)."""
     assert _WRITING is not None
     build, folder, parts = _WRITING
     if build.cache is not None:
         build.cache.reopen()
-    writer = OutputWriter(folder)
-    part = parts[index]
+    written: list[str] = []
+    unchanged: list[str] = []
     site = site_documents(build.settings)
-    for path, data in render_all(part, build.settings, build._load, fragments=build._fragments):
+    plans = parts[index]
+    for path, data in render_all(plans, build.settings, build._load, fragments=build._fragments):
         if path not in site:
-            writer.write(path, data)
-    return writer.written, writer.unchanged
+            try:
+                staged = stage(safe_path(folder, path), data)
+            except OSError as e:
+                raise failure(e, folder) from None
+            (written if staged else unchanged).append(path)
+    return written, unchanged
+
+
+def orphan_guard() -> None:
+    """In a worker process: exit as soon as the process that started it is gone.
+
+    A killed build must not leave workers behind holding memory and the cache open. Linux
+    kills the worker itself (``PR_SET_PDEATHSIG``); elsewhere, and as a second line, a thread
+    notices that the parent changed."""
+    parent = os.getppid()
+    with contextlib.suppress(Exception):
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:  # died before the request took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +140,8 @@ def outcomes(
     # fork shares the imported program with the workers (less memory, faster start), but is
     # unsafe once other threads run (the app builds from a thread; a progress display has one).
     method = "fork" if threading.active_count() == 1 else "forkserver"
-    with ProcessPoolExecutor(workers, mp_context=get_context(method)) as pool:
+    context = get_context(method)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=orphan_guard) as pool:
         pending: deque[Future[list[Outcome]]] = deque()
         for chunk in chunks:
             pending.append(pool.submit(_process_chunk, chunk, folder, settings))
@@ -204,22 +237,22 @@ class Build:
     ) -> WriteReport:
         """Render and write the documents that changed, feeds on every core, then the index
         and OPML, then the manifest; ``done(n)`` is told as documents are written."""
-        writer = OutputWriter(folder)
         workers = workers or available_cores()
         plans = [p for p in self.plans if self.dirty is None or p.path in self.dirty]
-        if self.grouped is None:
+        with OutputWriter(folder, self.expected()) as writer:
+            if self.grouped is None:
+                return writer.finish(self.expected())
+            self._save_files()
+            if workers > 1 and len(plans) >= PARALLEL_MIN_FEEDS:
+                self._write_in_parallel(writer, plans, workers, done)
+                documents = render_all(self.plans, self.settings, self._load, only=())
+            else:
+                documents = self.documents()
+            for path, data in documents:
+                writer.write(path, data)
+                if done is not None:
+                    done(1)
             return writer.finish(self.expected())
-        self._save_files()
-        if workers > 1 and len(plans) >= PARALLEL_MIN_FEEDS:
-            self._write_in_parallel(writer, plans, workers, done)
-            documents = render_all(self.plans, self.settings, self._load, only=())
-        else:
-            documents = self.documents()
-        for path, data in documents:
-            writer.write(path, data)
-            if done is not None:
-                done(1)
-        return writer.finish(self.expected())
 
     def _load(self, plan: FeedPlan) -> Feed:
         assert self.grouped is not None
@@ -235,7 +268,8 @@ class Build:
         found = self.cache.fragments(paths) if self.cache is not None else self.memory or {}
         if any(path not in found for path in paths):
             return None
-        return [pickle.loads(found[path]) for path in paths]
+        with guarded():
+            return [pickle.loads(found[path]) for path in paths]
 
     def _write_in_parallel(
         self,
@@ -250,7 +284,8 @@ class Build:
         if self.cache is not None:
             self.cache.db.commit()  # the children read entries through their own connection
         try:
-            with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+            context = get_context("fork")
+            with ProcessPoolExecutor(workers, mp_context=context, initializer=orphan_guard) as pool:
                 for n, (written, unchanged) in enumerate(pool.map(_write_part, range(len(parts)))):
                     writer.merge(written, unchanged)
                     if done is not None:
@@ -296,12 +331,12 @@ def run(
     if not settings.records.is_dir():
         raise FeedsError(f"records folder not found: {display(settings.records)}")
     folder = settings.records
-    scanned = scan_records(folder)
-    stats = {rel: (size, mtime) for rel, size, mtime in scanned}
-    rels = [rel for rel, _, _ in scanned]
+    scan = scan_records(folder)
+    stats = {rel: (size, mtime) for rel, size, mtime in scan.files}
+    rels = [rel for rel, _, _ in scan.files]
     state = cache.quick_state() if cache is not None else State()
     if cache is not None and stats == state.stats and _outputs_intact(settings, state.report):
-        return _unchanged(settings, rels, cache)
+        return _unchanged(settings, scan, cache)
     if cache is not None:
         state = cache.full_state(state)
     changed = [rel for rel in rels if state.stats.get(rel) != stats[rel] or rel not in state.files]
@@ -311,7 +346,11 @@ def run(
         blob = cache.entry_blob(rel) if cache is not None else None
         if blob is None:
             blob = process(folder / rel, rel, settings).blob
-        return None if blob is None else pickle.loads(blob)
+        if blob is None:
+            return None
+        with guarded():
+            entry: Entry = pickle.loads(blob)
+        return entry
 
     # Without a cache to load them from (or their fragments kept), archive pages would read
     # and parse their records again, once per page holding them: keep every entry's pickle.
@@ -345,7 +384,7 @@ def run(
     for rel, (summary, _, _, _) in files.items():
         if summary is not None and rel not in fresh:
             accumulator.add_summary(_summary(summary, rel))
-    rejected, warnings, drafts = _problems(folder, files)
+    rejected, warnings, drafts = _problems(folder, files, scan)
     grouped = accumulator.finish()
     dirty = None
     signatures = {}
@@ -363,7 +402,7 @@ def run(
     return Build(
         settings=settings,
         plans=tuple(grouped.plans),
-        records=len(rels),
+        records=len(rels) + len(scan.errors),
         published=grouped.published,
         drafts=drafts,
         duplicates=len(grouped.duplicates),
@@ -382,11 +421,12 @@ def run(
 
 
 def _problems(
-    folder: Path, files: dict[str, FileState]
+    folder: Path, files: dict[str, FileState], scan: Scan
 ) -> tuple[list[RecordError], list[Problem], int]:
-    """Rejected records, warnings and the number of drafts, in path order."""
-    rejected: list[RecordError] = []
-    warnings: list[Problem] = []
+    """Rejected records, warnings and the number of drafts, in path order (what the folder's
+    walk could not read first)."""
+    rejected = [RecordError(display(folder / e.path), e.field, e.reason) for e in scan.errors]
+    warnings = [Problem(display(folder / w.path), w.field, w.reason) for w in scan.warnings]
     drafts = 0
     for rel, (_, draft, error, problems) in files.items():
         drafts += draft
@@ -444,13 +484,17 @@ def _damaged_outputs(settings: Settings, report: Report) -> set[str]:
 
 
 def _outputs_intact(settings: Settings, report: Report) -> bool:
-    return bool(report.outputs) and not _damaged_outputs(settings, report)
+    return (
+        bool(report.outputs)
+        and not interrupted(settings.output)
+        and not _damaged_outputs(settings, report)
+    )
 
 
-def _unchanged(settings: Settings, rels: list[str], cache: Cache) -> Build:
+def _unchanged(settings: Settings, scan: Scan, cache: Cache) -> Build:
     """Nothing changed since the last build: report it again, render nothing."""
     state = cache.full_state(cache.quick_state())
-    rejected, warnings, drafts = _problems(settings.records, state.files)
+    rejected, warnings, drafts = _problems(settings.records, state.files, scan)
     report = state.report
     warnings.extend(Problem(path, "webUrl", reason) for path, reason in report.duplicates)
     with_entries = sum(1 for summary, _, _, _ in state.files.values() if summary is not None)
@@ -458,7 +502,7 @@ def _unchanged(settings: Settings, rels: list[str], cache: Cache) -> Build:
     return Build(
         settings=settings,
         plans=(),
-        records=len(rels),
+        records=len(scan.files) + len(scan.errors),
         published=report.published,
         drafts=drafts,
         duplicates=with_entries - report.published,

@@ -1,9 +1,15 @@
-"""The build cache: what the last build knew of every record file, in one SQLite file.
+"""The build cache: what the last build knew of every record file, in one SQLite database.
 
 It lets the next build re-read only the files whose size or mtime changed, re-render only the
-feeds whose entries changed, and skip everything when nothing did. Anything unexpected (a
-missing, corrupt or older-version cache, other settings, another program version) starts it
-afresh: a cache can make a build faster, never different.
+feeds whose entries changed, and skip everything when nothing did. A cache can make a build
+faster, never different, and never make it fail: other settings or another program version
+start it afresh, and any damage (bad pages, a value whose checksum does not match, a database
+that cannot be written, a full disk) raises :class:`CacheError`, after which the build runs
+again without it.
+
+The cache is a folder marked with a ``CACHEDIR.TAG`` (the Cache Directory Tagging
+Specification, which backup tools honour), so feeds only ever replaces a cache it made: a
+``cache`` setting that names anything else is refused (:func:`check_cache_path`).
 """
 
 from __future__ import annotations
@@ -11,17 +17,28 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import pickle
+import shutil
 import sqlite3
-from collections.abc import Iterable
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from feeds.errors import CacheError
 from feeds.settings import Settings
 
-SCHEMA = 4
+SCHEMA = 5
+DATABASE = "build.sqlite"
+TAG = "CACHEDIR.TAG"
+TAG_TEXT = (
+    b"Signature: 8a477f597d28d172789f06886806bc55\n"
+    b"# This file is a cache directory tag created by feeds (its build cache).\n"
+    b"# For information about cache directory tags, see https://bford.info/cachedir/\n"
+)
 # Per record file: its entry (a pickle) and the entry rendered in every format (a pickled tuple),
-# so documents are put together without rendering any entry again.
+# so documents are put together without rendering any entry again. Every value stored starts
+# with the CRC-32 of the rest: SQLite checks its pages' structure, not the bytes of a value.
 ENTRIES = "CREATE TABLE IF NOT EXISTS entries (path TEXT PRIMARY KEY, blob BLOB, fragments BLOB)"
 
 
@@ -61,13 +78,67 @@ def fingerprint(settings: Settings) -> str:
     return hashlib.sha256(f"{SCHEMA}\n{program.hexdigest()}\n{relevant!r}".encode()).hexdigest()
 
 
+def seal(data: bytes) -> bytes:
+    """``data`` behind its checksum, as the cache stores every value."""
+    return zlib.crc32(data).to_bytes(4, "big") + data
+
+
+def unseal(stored: bytes) -> bytes:
+    """The value sealed in ``stored``; :class:`CacheError` when it was damaged."""
+    data = stored[4:]
+    if len(stored) < 4 or zlib.crc32(data).to_bytes(4, "big") != stored[:4]:
+        raise CacheError("a stored value does not match its checksum")
+    return data
+
+
+def is_cache(folder: Path) -> bool:
+    """Whether ``folder`` is a build cache feeds made (it holds feeds' ``CACHEDIR.TAG``)."""
+    try:
+        return (folder / TAG).read_bytes() == TAG_TEXT
+    except OSError:
+        return False
+
+
+def check_cache_path(folder: Path) -> str | None:
+    """Why ``folder`` cannot be the build cache (it exists and is not one), or None."""
+    if not folder.exists() and not folder.is_symlink():
+        return None
+    if not folder.is_dir():
+        return "exists and is not a feeds build cache (a folder with feeds' CACHEDIR.TAG)"
+    if is_cache(folder):
+        return None
+    try:
+        empty = not any(folder.iterdir())
+    except OSError as e:
+        return f"cannot be read: {e.strerror or e}"
+    return None if empty else "is a folder with other files, not a feeds build cache"
+
+
+@contextlib.contextmanager
+def guarded() -> Iterator[None]:
+    """Turn whatever a damaged, unwritable or full cache raises into one :class:`CacheError`."""
+    try:
+        yield
+    except CacheError:
+        raise
+    except (sqlite3.Error, OSError, pickle.UnpicklingError, EOFError, MemoryError) as e:
+        raise CacheError(f"{type(e).__name__}: {e}") from None
+    except (AttributeError, TypeError, ValueError, IndexError, KeyError, ImportError) as e:
+        raise CacheError(f"a stored value cannot be read ({type(e).__name__}: {e})") from None
+
+
 class Cache:
-    def __init__(self, path: Path, settings: Settings) -> None:
-        self.path = path
+    def __init__(self, folder: Path, settings: Settings) -> None:
+        self.folder = folder
+        self.path = folder / DATABASE
         self.fingerprint = fingerprint(settings)
-        self.db = self._open()
+        with guarded():
+            self.db = self._open()
 
     def _open(self) -> sqlite3.Connection:
+        if not is_cache(self.folder):
+            return self._fresh()
+        db = None
         try:
             db = sqlite3.connect(self.path)
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB)")
@@ -75,15 +146,21 @@ class Cache:
             row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
             if row is None or row[0] != self.fingerprint:
                 raise ValueError("another build")
+            # A cache that cannot be written (read-only, another owner, a full disk) is found
+            # out here, before the build relies on it.
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('opened', 1)")
+            db.commit()
             return db
         except (sqlite3.Error, ValueError):
-            with contextlib.suppress(NameError, sqlite3.Error):
-                db.close()
+            if db is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    db.close()
             return self._fresh()
 
     def _fresh(self) -> sqlite3.Connection:
-        self.path.unlink(missing_ok=True)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        discard(self.folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (self.folder / TAG).write_bytes(TAG_TEXT)
         db = sqlite3.connect(self.path)
         db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB)")
         db.execute(ENTRIES)
@@ -91,17 +168,13 @@ class Cache:
         return db
 
     def load(self, *keys: str) -> list[Any]:
-        """The pickled values saved under ``keys``; an unreadable cache starts afresh."""
-        try:
+        """The pickled values saved under ``keys`` (None for a key never saved)."""
+        with guarded():
             values = []
             for key in keys:
                 row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-                values.append(None if row is None else pickle.loads(row[0]))
+                values.append(None if row is None else pickle.loads(unseal(bytes(row[0]))))
             return values
-        except (sqlite3.Error, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
-            self.db.close()
-            self.db = self._fresh()
-            return [None] * len(keys)
 
     def quick_state(self) -> State:
         """The file stats and the report only: enough to see that nothing changed."""
@@ -117,49 +190,68 @@ class Cache:
         return State()
 
     def entry_blob(self, path: str) -> bytes | None:
-        row = self.db.execute("SELECT blob FROM entries WHERE path = ?", (path,)).fetchone()
-        return None if row is None else bytes(row[0])
+        with guarded():
+            row = self.db.execute("SELECT blob FROM entries WHERE path = ?", (path,)).fetchone()
+            return None if row is None else unseal(bytes(row[0]))
 
     def fragments(self, paths: list[str]) -> dict[str, bytes]:
         """The rendered entries of the record files at ``paths`` (those the cache has)."""
         found: dict[str, bytes] = {}
-        for start in range(0, len(paths), 500):  # SQLite limits the parameters of a query
-            chunk = paths[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT path, fragments FROM entries WHERE path IN ({marks})"
-            found.update((path, bytes(data)) for path, data in self.db.execute(query, chunk))
+        with guarded():
+            for start in range(0, len(paths), 500):  # SQLite limits the parameters of a query
+                chunk = paths[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                query = f"SELECT path, fragments FROM entries WHERE path IN ({marks})"
+                found.update((p, unseal(bytes(data))) for p, data in self.db.execute(query, chunk))
         return found
 
     def put_entries(self, rows: Iterable[tuple[str, bytes, bytes]]) -> None:
-        self.db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", rows)
+        sealed = ((path, seal(blob), seal(fragments)) for path, blob, fragments in rows)
+        with guarded():
+            self.db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", sealed)
 
     def drop_entries(self, paths: Iterable[str]) -> None:
-        self.db.executemany("DELETE FROM entries WHERE path = ?", ((p,) for p in paths))
+        with guarded():
+            self.db.executemany("DELETE FROM entries WHERE path = ?", ((p,) for p in paths))
 
     def save(self, state: State, *, only_report: bool = False) -> None:
         """Record ``state`` (with ``only_report``, its report: the files were saved before)."""
         saved: dict[str, Any] = {"report": state.report}
         if not only_report:
             saved |= {"stats": state.stats, "files": state.files}
-        for key, value in saved.items():
-            blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, blob))
-        self.db.execute(
-            "INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (self.fingerprint,)
-        )
-        self.db.commit()
+        with guarded():
+            for key, value in saved.items():
+                blob = seal(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, blob))
+            self.db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (self.fingerprint,)
+            )
+            self.db.commit()
 
     def reopen(self) -> None:
         """A connection of this process's own (after a fork, the parent's must not be used)."""
-        self.db = sqlite3.connect(self.path)
+        with guarded():
+            self.db = sqlite3.connect(self.path)
 
     def close(self) -> None:
-        self.db.close()
+        with contextlib.suppress(sqlite3.Error):
+            self.db.close()
+
+
+def discard(folder: Path) -> None:
+    """Remove the build cache in ``folder`` (only if feeds made it); quietly, as far as it can."""
+    if is_cache(folder):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def open_cache(settings: Settings) -> tuple[Cache | None, str | None]:
     """The cache for ``settings``, or None and why not (a build then goes without one)."""
     try:
         return Cache(settings.cache_file, settings), None
-    except (OSError, sqlite3.Error) as e:
-        return None, f"build cache {settings.cache_file} cannot be used ({e}); building without it"
+    except (OSError, CacheError) as e:
+        return None, unusable(settings.cache_file, e)
+
+
+def unusable(folder: Path, error: Exception) -> str:
+    """The one warning line of a cache that could not be used."""
+    return f"build cache {folder}/ cannot be used ({error}); building without it"

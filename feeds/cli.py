@@ -10,15 +10,15 @@ from pathlib import Path
 
 from feeds import __version__
 from feeds.build import Build, display, output_stats, run
-from feeds.cache import open_cache
-from feeds.errors import FeedsError, SettingsError, WriteError
+from feeds.cache import discard, is_cache, open_cache, unusable
+from feeds.errors import CacheError, FeedsError, SettingsError, WriteError
 from feeds.pinged import forget, remember, to_ping
 from feeds.progress import BuildProgress
 from feeds.rendering import site_documents
 from feeds.rendering.links import INDEX
 from feeds.settings import DEFAULT_FILE, Settings, load_settings
 from feeds.websub import ping
-from feeds.writing import clean_output
+from feeds.writing import WriteReport, clean_output, locked
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -361,14 +361,10 @@ def _status(result: Build, allow_rejected: bool) -> int:
 def run_build(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     settings = _settings(args)
-    cache, problem = (None, None) if args.no_cache else open_cache(settings)
-    if problem:
-        print(f"feeds: warning: {problem}", file=sys.stderr)
-    with BuildProgress(enabled=not args.quiet and sys.stderr.isatty()) as progress:
-        result = run(settings, cache=cache, progress=progress)
-        _report(result)
-        written = result.write(settings.output, done=progress.writing(result.to_render()))
-    result.commit(output_stats(settings.output, result.expected()))
+    if not settings.records.is_dir():  # before the lock, which makes the output folder
+        raise FeedsError(f"records folder not found: {display(settings.records)}")
+    with locked(settings.output):
+        result, written = _build_and_write(settings, args)
     seconds = time.perf_counter() - started
     out = display(settings.output)
     print(
@@ -384,6 +380,35 @@ def run_build(args: argparse.Namespace) -> int:
             settings, status, timeout=args.timeout, retries=args.retries, strict=args.strict_ping
         )
     return status
+
+
+def _build_and_write(settings: Settings, args: argparse.Namespace) -> tuple[Build, WriteReport]:
+    """Build and write, with the cache when it can be used; a cache that fails half-way is
+    dropped with one warning and the build runs again without it (nothing was written yet:
+    the output changes only once every document is staged)."""
+    cache, problem = (None, None) if args.no_cache else open_cache(settings)
+    if problem:
+        print(f"feeds: warning: {problem}", file=sys.stderr)
+    progress = BuildProgress(enabled=not args.quiet and sys.stderr.isatty())
+    try:
+        with progress:
+            result = run(settings, cache=cache, progress=progress)
+            written = result.write(settings.output, done=progress.writing(result.to_render()))
+    except CacheError as e:
+        assert cache is not None
+        cache.close()
+        print(f"feeds: warning: {unusable(settings.cache_file, e)}", file=sys.stderr)
+        discard(settings.cache_file)
+        with BuildProgress(enabled=not args.quiet and sys.stderr.isatty()) as progress:
+            result = run(settings, progress=progress)
+            written = result.write(settings.output, done=progress.writing(result.to_render()))
+    _report(result)
+    try:
+        result.commit(output_stats(settings.output, result.expected()))
+    except CacheError as e:  # the output is written; only the next build's speed is at stake
+        print(f"feeds: warning: {unusable(settings.cache_file, e)}", file=sys.stderr)
+        discard(settings.cache_file)
+    return result, written
 
 
 def run_ping(args: argparse.Namespace) -> int:
@@ -444,12 +469,14 @@ def _settings(args: argparse.Namespace) -> Settings:
 def run_clean(args: argparse.Namespace) -> int:
     settings = _settings(args)
     removed = clean_output(settings.output)
-    cache = settings.cache_file.exists()
-    settings.cache_file.unlink(missing_ok=True)
+    cache = is_cache(settings.cache_file)
+    discard(settings.cache_file)
+    # The single-file cache of feeds 0.1 sat here; it is feeds' own by its name.
+    (settings.output.parent / ".feeds-cache.sqlite").unlink(missing_ok=True)
     forget(settings.output)
     print(
         f"feeds clean: {len(removed)} files removed from {display(settings.output)}/"
-        + (f", cache {display(settings.cache_file)} removed" if cache else "")
+        + (f", cache {display(settings.cache_file)}/ removed" if cache else "")
     )
     return EXIT_OK
 

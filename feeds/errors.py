@@ -34,6 +34,10 @@ class WriteError(FeedsError):
     """The output folder could not be written."""
 
 
+class CacheError(FeedsError):
+    """The build cache cannot be used (damaged, unwritable, full); the build goes without it."""
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """A warning about a record that is still published (a dropped image, a truncated excerpt)."""

@@ -8,6 +8,7 @@ A file without the opening ``---`` is read as YAML alone. Every problem raises
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ import yaml
 from yaml.nodes import ScalarNode, SequenceNode
 
 from feeds.dates import DateError, parse_date
-from feeds.errors import RecordError, short_repr
+from feeds.errors import Problem, RecordError, short_repr
 from feeds.model import Provider, RawImage, RawRelated, Record
 from feeds.urls import clean_url
 
@@ -78,28 +79,86 @@ def _null(value: Any) -> Any:
     return None if isinstance(value, str) and value in _NULLS else value
 
 
-def scan_records(folder: Path) -> list[tuple[str, int, int]]:
-    """(path relative to ``folder``, size, mtime in ns) of every record file, in path order.
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """The record files of a folder, and what stood in the way of finding them all."""
+
+    files: list[tuple[str, int, int]]
+    """(path relative to the folder, size, mtime in ns) of every record file, in path order."""
+    errors: list[RecordError]
+    """Files and folders that should hold records and cannot be read (paths relative)."""
+    warnings: list[Problem]
+    """What was left out on purpose: links that lead outside the folder."""
+
+
+def scan_records(folder: Path) -> Scan:
+    """Every record file below ``folder``, without ever raising for what is found there.
 
     Hidden files and folders are skipped, and symlinked folders are not followed (no loops).
-    Found with ``os.scandir`` on plain strings: on a large archive this walk is most of what a
-    build with nothing to do costs.
+    A symlinked file is read only when it resolves inside ``folder``: a link to a file elsewhere
+    would publish what was never put in the records, so it is skipped with a warning that
+    names the link and nothing of its target. Found with ``os.scandir`` on plain strings: on a
+    large archive this walk is most of what a build with nothing to do costs.
     """
     found: list[tuple[str, int, int]] = []
+    errors: list[RecordError] = []
+    warnings: list[Problem] = []
+    root = os.path.realpath(folder)
     pending = [("", os.fspath(folder))]
     while pending:
         prefix, directory = pending.pop()
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
+        try:
+            with os.scandir(directory) as listing:
+                entries = list(listing)
+        except OSError as e:
+            shown = prefix or "./"
+            errors.append(RecordError(shown, "(folder)", f"cannot be read: {e.strerror or e}"))
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.startswith("."):
+                continue
+            try:
+                name.encode("utf-8")
+            except UnicodeEncodeError:
+                if entry.is_dir(follow_symlinks=False) or name.lower().endswith(SUFFIXES):
+                    shown = prefix + os.fsencode(name).decode("utf-8", "backslashreplace")
+                    errors.append(
+                        RecordError(shown, "(file)", "the name is not valid UTF-8; rename it")
+                    )
+                continue
+            rel = prefix + name
+            try:
                 if entry.is_dir(follow_symlinks=False):
-                    pending.append((f"{prefix}{entry.name}/", entry.path))
-                elif entry.name.lower().endswith(SUFFIXES) and entry.is_file():
-                    stat = entry.stat()
-                    found.append((prefix + entry.name, stat.st_size, stat.st_mtime_ns))
+                    pending.append((f"{rel}/", entry.path))
+                    continue
+                if not name.lower().endswith(SUFFIXES):
+                    continue
+                if entry.is_symlink():
+                    target = os.path.realpath(entry.path)
+                    if not _inside(target, root):
+                        warnings.append(
+                            Problem(
+                                rel,
+                                "(file)",
+                                "a link to a file outside the records folder; skipped",
+                            )
+                        )
+                        continue
+                stat = entry.stat()
+            except OSError as e:
+                errors.append(RecordError(rel, "(file)", f"cannot be read: {e.strerror or e}"))
+                continue
+            if entry.is_file():
+                found.append((rel, stat.st_size, stat.st_mtime_ns))
     found.sort()
-    return found
+    errors.sort(key=lambda e: e.path)
+    warnings.sort(key=lambda w: w.path)
+    return Scan(found, errors, warnings)
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
 def read_record(path: Path, display: str, zone: tzinfo) -> Record | None:

@@ -71,8 +71,8 @@ class Settings:
 
     @property
     def cache_file(self) -> Path:
-        """The build cache: ``cache``, else ``.feeds-cache.sqlite`` beside the output folder."""
-        return self.cache or self.output.parent / ".feeds-cache.sqlite"
+        """The build cache folder: ``cache``, else ``.feeds-cache`` beside the output folder."""
+        return self.cache or self.output.parent / ".feeds-cache"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -115,7 +115,7 @@ DOCS: dict[str, str] = {
     "summary_max_chars": "excerpts longer than this are cut at a word boundary (100 or more)",
     "ttl_minutes": "how often readers should poll, in minutes (RSS `<ttl>`)",
     "allow_rejected": "exit 0 even when records were rejected",
-    "cache": "build cache file (SQLite); default `.feeds-cache.sqlite` beside the output folder",
+    "cache": "build cache folder; default `.feeds-cache` beside the output folder",
     "hubs": "WebSub hubs (absolute http(s) URLs) that feeds advertise and `feeds ping` notifies",
 }
 
@@ -148,7 +148,7 @@ def load_settings(path: Path | None, **overrides: Any) -> Settings:
                 raise SettingsError("--base-url", key, changes[key], e.expected) from None
     if changes:
         settings = _replace(settings, changes)
-    _check_folders(settings, source)
+    _check_folders(settings, source, path)
     return settings
 
 
@@ -162,14 +162,31 @@ def _read(path: Path) -> Mapping[str, Any]:
     except (OSError, UnicodeDecodeError) as e:
         raise SettingsError(str(path), "(file)", str(path), f"cannot be read: {e}") from None
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # a SafeLoader
     except yaml.YAMLError as e:
         raise SettingsError(str(path), "(file)", "", f"not valid YAML: {e}") from None
+    except RecursionError:
+        raise SettingsError(str(path), "(file)", "", "not valid YAML: nested too deeply") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise SettingsError(str(path), "(file)", data, "expected a mapping of settings")
     return data
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, except that a date that does not exist (``2024-02-30``) stays
+    text, so the key it belongs to reports it (with a date that works) instead of the loader."""
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except (ValueError, OverflowError):
+        return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 def parse_settings(data: Mapping[str, Any], *, base: Path, source: str = "settings") -> Settings:
@@ -206,11 +223,39 @@ def _replace(settings: Settings, changes: Mapping[str, Any]) -> Settings:
     return Settings(**values)
 
 
-def _check_folders(settings: Settings, source: str) -> None:
-    if settings.records == settings.output:
+def _check_folders(settings: Settings, source: str, file: Path | None) -> None:
+    """Refuse an output folder whose stale-file removal or writes could reach what is not
+    feeds' own: the records, the settings file, a home folder, the whole file system."""
+    output, records = settings.output, settings.records
+    why = None
+    if output == Path(output.anchor):
+        why = "must not be the root of the file system"
+    elif output == _home():
+        why = "must not be the home folder"
+    elif output == records:
+        why = "must be a different folder from records"
+    elif records.is_relative_to(output):
+        why = f"must not contain the records folder ({records})"
+    elif output.is_relative_to(records):
+        why = f"must not be inside the records folder ({records})"
+    elif file is not None and file.resolve().is_relative_to(output):
+        why = f"must not contain the settings file ({file})"
+    if why is not None:
+        raise SettingsError(source, "output", str(output), f"{why}; choose a folder of its own")
+    from feeds.cache import check_cache_path  # the cache module needs Settings
+
+    problem = check_cache_path(settings.cache_file)
+    if problem is not None:
         raise SettingsError(
-            source, "output", str(settings.output), "must be a different folder from records"
+            source, "cache", str(settings.cache_file), f"{problem}; feeds will not overwrite it"
         )
+
+
+def _home() -> Path | None:
+    try:
+        return Path.home().resolve()
+    except (RuntimeError, KeyError, OSError):
+        return None
 
 
 class _Bad(Exception):
@@ -236,6 +281,16 @@ def _url(value: Any, base: Path) -> str:
     if url is None:
         raise _Bad("expected an absolute http(s) URL, e.g. https://example.org/feeds/")
     return url if url.endswith("/") else url + "/"
+
+
+def _base_url(value: Any, base: Path) -> str:
+    url = _url(value, base)
+    if "?" in url or "#" in value:
+        # Feed URLs are this URL and a path: a query or fragment would end up in the middle.
+        raise _Bad(
+            "expected a URL without a query (?) or fragment (#), e.g. https://example.org/feeds/"
+        )
+    return url
 
 
 def _language(value: Any, base: Path) -> str:
@@ -417,7 +472,7 @@ def _hubs(value: Any, base: Path) -> tuple[str, ...]:
 _CHECKS: dict[str, Callable[[Any, Path], Any]] = {
     "title": _title,
     "description": _text,
-    "base_url": _url,
+    "base_url": _base_url,
     "site_url": _url,
     "language": _language,
     "author": _author,

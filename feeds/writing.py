@@ -1,21 +1,37 @@
-"""Writing the output folder: atomic, only what changed, stale files removed, never outside it.
+"""Writing the output folder: crash-safe, only what changed, stale files removed, never outside it.
 
-A manifest (``.feeds-manifest``) lists the files the last build wrote; only those are ever
-removed, so other files a user keeps in the output folder are left alone.
+What feeds owns in the output folder is what its manifest (``.feeds-manifest``) lists, plus,
+while a build runs, what its journal (``.feeds-journal``) lists. The journal is written before
+the first file: it names the previous files and every file this build may write, so a build
+killed at any instant leaves nothing that the next build (or ``feeds clean``) does not know to
+remove. New bytes are staged in temporary files beside their targets and renamed into place
+only once every document is staged, so a build that fails (a full disk, an I/O error) leaves the
+previous output as it was. Files other than those are the user's and are never touched.
+
+One build writes a folder at a time: a lock (``.feeds-lock``, ``flock``) is held from before
+the first write to after the last; the kernel drops it when the process dies.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
+import itertools
 import os
-import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from feeds.errors import WriteError
 
 MANIFEST = ".feeds-manifest"
-LAST = ("index.html", "feeds.opml")
+JOURNAL = ".feeds-journal"
+LOCK = ".feeds-lock"
+TEMP_MARK = ".feeds-tmp"
+"""Every temporary file feeds makes is named ``.<name>.feeds-tmp…``, so it can be found again."""
+# What links to the feeds goes in after them: the index, the OPMLs, the stylesheet.
+_SITE_SUFFIXES = (".html", ".opml", ".xsl")
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,68 +48,240 @@ def write_output(
 ) -> WriteReport:
     """Make ``folder`` hold ``files``: write changed ones, keep identical ones, drop stale ones.
 
-    ``files`` may stream (path, bytes) pairs, written as they come; a mapping is written feeds
-    first. Either way the index and OPML that link to the feeds come after them, and stale files
-    are removed last, so a reader following a link never finds it missing. ``expected`` names
-    files that belong to the output but were not rendered again because they did not change:
-    they are kept, and counted as unchanged.
+    ``expected`` names files that belong to the output but were not rendered again because
+    they did not change: they are kept, and counted as unchanged.
     """
-    if isinstance(files, Mapping):
-        files = sorted(files.items(), key=lambda item: (item[0] in LAST, item[0]))
-    writer = OutputWriter(folder)
-    for path, data in files:
-        writer.write(path, data)
-    return writer.finish(expected)
+    planned = list(files) if isinstance(files, Mapping) else []
+    items = files.items() if isinstance(files, Mapping) else files
+    with OutputWriter(folder, [*planned, *expected]) as writer:
+        for path, data in items:
+            writer.write(path, data)
+        return writer.finish(expected)
+
+
+def order(path: str) -> tuple[int, str]:
+    """Where ``path`` goes in the order files are put in place: archive pages, then
+    subscription documents, then the documents that link to them; so a link never leads to a
+    file that is not there yet."""
+    if path.startswith("archive/"):
+        return (0, path)
+    return (2 if path.endswith(_SITE_SUFFIXES) else 1, path)
 
 
 class OutputWriter:
-    """Writes one build's files into ``folder``; several processes may write parts of it, and
-    one ``finish`` records the manifest and removes what is stale."""
+    """Writes one build's files into ``folder`` (see the module's docstring for the steps).
 
-    def __init__(self, folder: Path) -> None:
+    ``planned`` names every file the build may write; others are added to the journal as they
+    come. Use it as a context manager: leaving it without :meth:`finish` removes what was staged
+    and leaves the previous output in place.
+    """
+
+    def __init__(self, folder: Path, planned: Iterable[str] = ()) -> None:
         self.folder = folder
         self.written: list[str] = []
         self.unchanged: list[str] = []
+        self._staged: list[str] = []
+        self._renaming = False
+        self._finished = False
+        self._lock = OutputLock(folder)
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            self.previous = _read_manifest(folder)
+            self.previous = _read_list(folder / MANIFEST)
+            interrupted = folder / JOURNAL
+            self.owned = self.previous | _read_list(interrupted)
+            if interrupted.exists():  # a build stopped half-way: its temporary files go
+                for directory in {PurePosixPath(p).parent for p in self.owned}:
+                    remove_temps(folder / directory)
+                    prune(folder, folder / directory)
+            remove_temps(folder)
+            self.owned |= {_checked(p) for p in planned}
+            atomic_write(interrupted, _listing(self.owned))
+            self._journal = interrupted.open("a", encoding="utf-8")
         except OSError as e:
-            raise _failure(e, folder) from e
+            self._lock.release()
+            raise failure(e, folder) from e
+
+    def __enter__(self) -> OutputWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._finished:
+            self.close()
 
     def write(self, path: str, data: bytes) -> None:
+        """Stage ``data`` for ``path`` unless the file already holds exactly these bytes."""
         target = safe_path(self.folder, path)
         try:
-            if _same(target, data):
-                self.unchanged.append(path)
-            else:
-                atomic_write(target, data)
+            if path not in self.owned:
+                self.owned.add(path)
+                self._journal.write(path + "\n")
+                self._journal.flush()  # on disk (the page cache) before the file is
+            if stage(target, data):
+                self._staged.append(path)
                 self.written.append(path)
+            else:
+                self.unchanged.append(path)
         except OSError as e:
-            raise _failure(e, self.folder) from e
+            raise failure(e, self.folder) from e
 
     def merge(self, written: Iterable[str], unchanged: Iterable[str]) -> None:
-        """Count files another process wrote into the same folder."""
-        self.written.extend(written)
+        """Count files another process staged in the same folder (paths already planned)."""
+        for path in written:
+            self._staged.append(path)
+            self.written.append(path)
         self.unchanged.extend(unchanged)
 
     def finish(self, expected: Iterable[str] = ()) -> WriteReport:
+        """Put every staged file in place, remove the stale ones, then record the manifest."""
         seen = {*self.written, *self.unchanged}
         for path in expected:
             if path not in seen:
-                _check(path)
+                _checked(path)
                 seen.add(path)
                 self.unchanged.append(path)
         try:
-            manifest = "".join(f"{p}\n" for p in sorted(seen)).encode()
-            if not _same(self.folder / MANIFEST, manifest):
+            self._renaming = True
+            self._staged.sort(key=order, reverse=True)
+            while self._staged:  # what is left staged is dropped if this stops half-way
+                target = self.folder.joinpath(*PurePosixPath(self._staged[-1]).parts)
+                os.replace(temp_of(target), target)
+                self._staged.pop()
+            removed = [p for p in sorted(self.owned - seen) if remove(self.folder, p)]
+            manifest = _listing(seen)
+            if not same(self.folder / MANIFEST, manifest):
                 atomic_write(self.folder / MANIFEST, manifest)
-            removed = [p for p in sorted(self.previous - seen) if _remove(self.folder, p)]
+            self._journal.close()
+            (self.folder / JOURNAL).unlink()
+            self._finished = True
         except OSError as e:
-            raise _failure(e, self.folder) from e
-        return WriteReport(tuple(self.written), tuple(self.unchanged), tuple(removed))
+            raise failure(e, self.folder) from e
+        finally:
+            if self._finished:
+                self._lock.release()
+            else:
+                self.close()
+        written = sorted(self.written, key=order)
+        return WriteReport(tuple(written), tuple(self.unchanged), tuple(removed))
+
+    def close(self) -> None:
+        """Drop what is staged and not yet in place (here or by other processes), and let the
+        folder go. Before the first rename nothing of the output changed, so the journal goes
+        too; after it, the journal stays for the next build to finish the job."""
+        if self._staged or not self._renaming:
+            for directory in sorted({PurePosixPath(p).parent for p in self.owned}, reverse=True):
+                remove_temps(self.folder / directory)
+                prune(self.folder, self.folder / directory)
+        self._staged.clear()
+        with contextlib.suppress(OSError):
+            self._journal.close()
+            if not self._renaming:
+                (self.folder / JOURNAL).unlink()
+        self._lock.release()
 
 
-def _failure(error: OSError, folder: Path) -> WriteError:
+def stage(target: Path, data: bytes) -> bool:
+    """Write ``data`` beside ``target`` (see :func:`temp_of`), unless ``target`` holds it
+    already; True when something was staged. The caller holds the folder's lock."""
+    if same(target, data):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = temp_of(target)
+    try:
+        with open(temp, "wb") as f:
+            f.write(data)
+        os.chmod(temp, 0o644)
+    except BaseException as e:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        if isinstance(e, OSError):  # named by the file it was for, not its temporary name
+            raise OSError(e.errno, e.strerror, str(target)) from None
+        raise
+    return True
+
+
+def temp_of(target: Path) -> Path:
+    """The staged copy of ``target``: one name per target, so a rerun overwrites it."""
+    return target.with_name(f".{target.name}{TEMP_MARK}")
+
+
+def remove_temps(directory: Path) -> None:
+    """Remove the temporary files feeds left in ``directory`` (not below it)."""
+    try:
+        with os.scandir(directory) as entries:
+            names = [e.name for e in entries if e.name.startswith(".") and TEMP_MARK in e.name]
+    except OSError:
+        return
+    for name in names:
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(directory, name))
+
+
+class OutputLock:
+    """An exclusive lock on an output folder, for as long as this process holds it.
+
+    Re-entrant within a process (a build holds it and its writer takes it again). A second
+    feeds process is refused at once with a message rather than made to wait: a cron job that
+    overlaps the previous one should say so, not queue up.
+    """
+
+    _held: dict[str, tuple[int, int]] = {}  # noqa: RUF012 (shared by every instance)
+
+    def __init__(self, folder: Path) -> None:
+        self.key = os.path.abspath(folder)
+        self.active = True
+        fd, count = self._held.get(self.key, (-1, 0))
+        if count:
+            self._held[self.key] = (fd, count + 1)
+            return
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        except OSError as e:
+            raise failure(e, folder) from e
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            os.close(fd)
+            if e.errno in (errno.EWOULDBLOCK, errno.EACCES):
+                raise WriteError(
+                    f"{folder} is being written by another feeds process; "
+                    "run this again once it has finished"
+                ) from None
+            raise failure(e, folder) from e
+        self._held[self.key] = (fd, 1)
+
+    def release(self) -> None:
+        if not self.active:
+            return
+        self.active = False
+        fd, count = self._held.pop(self.key, (-1, 0))
+        if count > 1:
+            self._held[self.key] = (fd, count - 1)
+        elif fd >= 0:
+            os.close(fd)  # closing the descriptor drops the flock
+
+    def __enter__(self) -> OutputLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+@contextlib.contextmanager
+def locked(folder: Path) -> Iterator[None]:
+    """Hold ``folder``'s lock for the block."""
+    lock = OutputLock(folder)
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def interrupted(folder: Path) -> bool:
+    """Whether the last build into ``folder`` stopped before it finished."""
+    return os.path.exists(os.path.join(folder, JOURNAL))
+
+
+def failure(error: OSError, folder: Path) -> WriteError:
     return WriteError(f"cannot write {error.filename or folder}: {error.strerror or error}")
 
 
@@ -102,15 +290,15 @@ def safe_path(folder: Path, path: str, *, follow: bool = True) -> Path:
 
     ``follow`` also refuses a path that a symlink inside the folder leads out of (it costs a
     ``realpath``; files that are only counted, not written, skip it)."""
-    _check(path)
+    _checked(path)
     target = folder.joinpath(*PurePosixPath(path).parts)
     if follow and not target.resolve().is_relative_to(folder.resolve()):  # a symlink out
         raise WriteError(f"refusing to write outside the output folder: {path!r}")
     return target
 
 
-def _check(path: str) -> None:
-    """Refuse a relative path that could lead outside the folder it is joined to."""
+def _checked(path: str) -> str:
+    """``path``, if it is a relative path that cannot lead outside the folder it is joined to."""
     if (
         not path
         or "\\" in path
@@ -119,22 +307,30 @@ def _check(path: str) -> None:
         or any(part in ("", ".", "..") for part in path.split("/"))
     ):
         raise WriteError(f"refusing to write outside the output folder: {path!r}")
+    return path
 
 
 def atomic_write(target: Path, data: bytes) -> None:
+    """Replace ``target`` with ``data`` in one rename; a unique temporary name, so writers
+    that hold no lock do not collide."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    temp = target.with_name(f".{target.name}{TEMP_MARK}-{os.getpid()}-{next(_serial)}")
     try:
-        with os.fdopen(fd, "wb") as f:
+        with open(temp, "wb") as f:
             f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; static servers must read the files
-        os.replace(tmp, target)
+        os.chmod(temp, 0o644)
+        os.replace(temp, target)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            temp.unlink()
         raise
 
 
-def _same(target: Path, data: bytes) -> bool:
+_serial = itertools.count()
+
+
+def same(target: Path, data: bytes) -> bool:
+    """Whether ``target`` holds exactly ``data``."""
     try:
         return target.stat().st_size == len(data) and target.read_bytes() == data
     except OSError:
@@ -143,18 +339,23 @@ def _same(target: Path, data: bytes) -> bool:
 
 def listed_files(folder: Path) -> list[str]:
     """Every file the last build wrote to ``folder``, as its manifest lists them."""
-    return sorted(_read_manifest(folder))
+    return sorted(_read_list(folder / MANIFEST))
 
 
-def _read_manifest(folder: Path) -> set[str]:
+def _listing(paths: Iterable[str]) -> bytes:
+    return "".join(f"{p}\n" for p in sorted(paths)).encode()
+
+
+def _read_list(file: Path) -> set[str]:
     try:
-        lines = (folder / MANIFEST).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError):
+        lines = file.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
         return set()
     return {line for line in lines if line}
 
 
-def _remove(folder: Path, path: str) -> bool:
+def remove(folder: Path, path: str) -> bool:
+    """Remove the file ``path`` feeds wrote, and the folders it leaves empty."""
     try:
         target = safe_path(folder, path)
     except WriteError:
@@ -163,15 +364,35 @@ def _remove(folder: Path, path: str) -> bool:
         target.unlink()
     except FileNotFoundError:
         return False
-    parent = target.parent
-    while parent != folder and not any(parent.iterdir()):
-        parent.rmdir()
-        parent = parent.parent
+    except IsADirectoryError:
+        return False
+    prune(folder, target.parent)
     return True
 
 
+def prune(folder: Path, directory: Path) -> None:
+    """Remove ``directory`` and its parents up to ``folder`` (not included) while empty."""
+    while directory != folder and directory.is_relative_to(folder):
+        try:
+            directory.rmdir()
+        except OSError:
+            return
+        directory = directory.parent
+
+
 def clean_output(folder: Path) -> list[str]:
-    """Remove every file the manifest lists (what feeds wrote), then the manifest."""
-    removed = [p for p in sorted(_read_manifest(folder)) if _remove(folder, p)]
-    (folder / MANIFEST).unlink(missing_ok=True)
+    """Remove every file feeds wrote (manifest and journal), its temporary files, then the
+    manifest, the journal and the lock."""
+    if not folder.is_dir():
+        return []
+    with locked(folder):
+        owned = _read_list(folder / MANIFEST) | _read_list(folder / JOURNAL)
+        removed = [p for p in sorted(owned) if remove(folder, p)]
+        for directory in {PurePosixPath(p).parent for p in owned}:
+            remove_temps(folder / directory)
+            prune(folder, folder / directory)
+        remove_temps(folder)
+        for name in (MANIFEST, JOURNAL):
+            (folder / name).unlink(missing_ok=True)
+    (folder / LOCK).unlink(missing_ok=True)
     return removed

@@ -158,7 +158,7 @@ def test_a_damaged_or_missing_cache_falls_back_to_a_full_build(tmp_path: Path, d
     shutil.copytree(EXAMPLES, tmp_path / "records")
     (tmp_path / "settings.yaml").write_text("title: Damaged\nrecords: records\n")
     build(tmp_path, "out")
-    cache = tmp_path / ".feeds-cache.sqlite"
+    cache = tmp_path / ".feeds-cache" / "build.sqlite"
     assert cache.exists()
     record = tmp_path / "records" / "001_grid-battery-milestone.txt"
     record.write_text(record.read_text().replace('title: "', 'title: "Changed: ', 1))
@@ -201,7 +201,7 @@ def test_clean_removes_the_cache_and_what_feeds_wrote(tmp_path: Path) -> None:
     build(tmp_path, "out")
     (tmp_path / "out" / "keep-me.txt").write_text("mine")
     assert main(["clean", "--settings", str(tmp_path / "settings.yaml")]) == 0
-    assert not (tmp_path / ".feeds-cache.sqlite").exists()
+    assert not (tmp_path / ".feeds-cache" / "build.sqlite").exists()
     assert [p.name for p in (tmp_path / "out").rglob("*")] == ["keep-me.txt"]
 
 
@@ -215,7 +215,7 @@ def test_a_cache_from_another_version_is_not_used(tmp_path: Path) -> None:
     shutil.copytree(EXAMPLES, tmp_path / "records")
     (tmp_path / "settings.yaml").write_text("title: Versions\nrecords: records\n")
     build(tmp_path, "out")
-    with sqlite3.connect(tmp_path / ".feeds-cache.sqlite") as db:
+    with sqlite3.connect(tmp_path / ".feeds-cache" / "build.sqlite") as db:
         db.execute("UPDATE meta SET value = 'feeds 0.0.1' WHERE key = 'fingerprint'")
     settings = load_settings(tmp_path / "settings.yaml")
     cache, problem = open_cache(settings)

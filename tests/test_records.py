@@ -217,7 +217,7 @@ def test_record_files_are_found_in_subfolders_by_extension(
         ".git/g.txt",
     ]:
         write_record(name)
-    found = [rel for rel, _, _ in scan_records(records)]
+    found = [rel for rel, _, _ in scan_records(records).files]
     assert found == ["a.txt", "b.yaml", "c.yml", "d.md", "sub/deeper/e.TXT"]
 
 

@@ -1,0 +1,154 @@
+"""Helpers of the fault-injection tests: sites on disk, real builds in subprocesses, trees."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+NOBODY = 65534
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file below ``folder`` (hidden ones too) and its bytes, plus every empty folder."""
+    found: dict[str, bytes] = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder).as_posix()
+        if path.is_file():
+            found[rel] = path.read_bytes()
+        elif path.is_dir() and not any(path.iterdir()):
+            found[rel + "/"] = b""
+    return found
+
+
+def published(folder: Path) -> dict[str, bytes]:
+    """The tree, less the lock file (its presence is no content; a cold build makes it too)."""
+    return {k: v for k, v in tree(folder).items() if k != ".feeds-lock"}
+
+
+def settings_text(**values: object) -> str:
+    base: dict[str, object] = {
+        "title": "Faults",
+        "base_url": "https://example.org/feeds/",
+        "records": "records",
+        "output": "out",
+        "max_entries": 8,
+        "archive_page_size": 2,
+    }
+    base.update(values)
+    return "".join(f"{key}: {value}\n" for key, value in base.items())
+
+
+def site(folder: Path, **values: object) -> Path:
+    """A site folder with ``records/`` and ``settings.yaml``; returns the settings file."""
+    (folder / "records").mkdir(parents=True, exist_ok=True)
+    settings = folder / "settings.yaml"
+    settings.write_text(settings_text(**values))
+    return settings
+
+
+def command(settings: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "feeds", "build", "--settings", str(settings), "-q", *extra]
+
+
+def run_build(
+    settings: Path,
+    *extra: str,
+    preexec: Callable[[], None] | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command(settings, *extra),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        preexec_fn=preexec,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def start_build(settings: Path, *extra: str) -> subprocess.Popen[str]:
+    """A build in a session of its own, so that its whole process group can be killed."""
+    return subprocess.Popen(
+        command(settings, *extra),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def cold(records: Path, settings: Path, into: Path) -> dict[str, bytes]:
+    """What a cold build of ``records`` with ``settings``' values writes into an empty folder."""
+    if into.exists():
+        shutil.rmtree(into)
+    into.mkdir(parents=True)
+    shutil.copytree(records, into / "records", symlinks=True)
+    shutil.copy(settings, into / "settings.yaml")
+    done = run_build(into / "settings.yaml", "--no-cache")
+    assert done.returncode in (0, 1), done.stderr
+    return published(into / "out")
+
+
+def file_size_limit(limit: int) -> Callable[[], None]:
+    """A child's file size limit, the way a full disk stops a write: EFBIG instead of ENOSPC,
+    and no signal (a process that exceeds it is killed by SIGXFSZ unless it ignores it)."""
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def as_nobody() -> None:
+    os.setgid(NOBODY)
+    os.setgroups([])
+    os.setuid(NOBODY)
+
+
+@contextmanager
+def shared_folder() -> Iterator[Path]:
+    """A folder every user may enter (pytest's own temporary folders are private to root)."""
+    folder = Path(tempfile.mkdtemp(prefix="feeds-faults-"))
+    folder.chmod(0o777)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
