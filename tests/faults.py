@@ -8,9 +8,7 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import ROOT
@@ -113,21 +111,18 @@ def file_size_limit(limit: int) -> Callable[[], None]:
     return apply
 
 
-def as_nobody() -> None:
-    os.setgid(NOBODY)
-    os.setgroups([])
-    os.setuid(NOBODY)
+def powerless() -> None:
+    """In a child about to run a command: root without the powers that bypass file modes
+    (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER), so modes and owners apply to it as
+    to anyone; CI runs as root. A plain user has none of them already."""
+    if os.geteuid() != 0:
+        return
+    import ctypes
 
-
-@contextmanager
-def shared_folder() -> Iterator[Path]:
-    """A folder every user may enter (pytest's own temporary folders are private to root)."""
-    folder = Path(tempfile.mkdtemp(prefix="feeds-faults-"))
-    folder.chmod(0o777)
-    try:
-        yield folder
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    libc = ctypes.CDLL(None, use_errno=True)
+    for capability in (1, 2, 3):
+        if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+            raise OSError(ctypes.get_errno(), "cannot drop a capability")
 
 
 def children(pid: int) -> list[int]:
