@@ -33,7 +33,8 @@ exit status:
   0  everything was published
   1  some records were rejected (one line each on stderr); the others were published
   2  bad usage, settings or records folder; nothing was written
-  3  the output folder could not be written
+  3  the output folder could not be written (disk full, permissions, another build
+     writing it); the previous output was kept
   4  --strict-ping: a hub was not notified of a changed feed (the output was written)
 """
 
@@ -324,7 +325,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_UNUSABLE
     except WriteError as e:
         print(
-            f"feeds: error: {e}; the previous output was kept where not yet replaced",
+            f"feeds: error: {e}; the previous output was kept",
             file=sys.stderr,
         )
         return EXIT_WRITE_FAILED
