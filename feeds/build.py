@@ -66,10 +66,13 @@ def orphan_guard() -> None:
     A killed build must not leave workers behind holding memory and the cache open. Linux
     kills the worker itself (``PR_SET_PDEATHSIG``); elsewhere, and as a second line, a thread
     notices that the parent changed."""
+    import signal
+
     parent = os.getppid()
+    # Ctrl-C reaches the whole process group: the build stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(Exception):
         import ctypes
-        import signal
 
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG

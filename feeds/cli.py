@@ -25,6 +25,7 @@ EXIT_REJECTED = 1
 EXIT_UNUSABLE = 2
 EXIT_WRITE_FAILED = 3
 EXIT_PING_FAILED = 4
+EXIT_INTERRUPTED = 130  # what a shell reports for a command that SIGINT stopped
 EXIT_RISKY = 1  # feeds diff
 EXIT_NOT_PUBLISHED = 3  # feeds publish
 
@@ -332,6 +333,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FeedsError as e:
         print(f"feeds: error: {e}", file=sys.stderr)
         return EXIT_UNUSABLE
+    except KeyboardInterrupt:
+        print("feeds: interrupted; the previous output was kept", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return code
 
 

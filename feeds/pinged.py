@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from feeds.errors import FeedsError, WriteError
 from feeds.grouping import GROUPINGS
 from feeds.rendering import FORMATS
-from feeds.writing import atomic_write, listed_files, safe_path
+from feeds.writing import atomic_write, listed_files, locked, safe_path
 
 PINGED = ".feeds-pinged"
 
@@ -68,7 +68,8 @@ def remember(folder: Path, delivered: Mapping[str, str]) -> None:
     if record == read(folder):
         return  # nothing new (no record reads as an empty one): the file is left untouched
     try:
-        atomic_write(folder / PINGED, text.encode("utf-8"))
+        with locked(folder):  # a build removes the temporary files it finds in the folder
+            atomic_write(folder / PINGED, text.encode("utf-8"))
     except OSError as e:
         raise WriteError(f"cannot write {folder / PINGED}: {e.strerror or e}") from e
 

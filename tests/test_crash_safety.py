@@ -7,6 +7,7 @@ disk looks to a process that is not root) and, as root, by a full tmpfs.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import random
@@ -102,12 +103,13 @@ def kill_at(process: subprocess.Popen[str], site: Site, how: str, delay: float) 
         if how not in ("journal", "manifest") and time.monotonic() >= deadline:
             break
         time.sleep(0.001)
-    if how == "group":
-        os.killpg(process.pid, signal.SIGKILL)
-    elif how == "interrupt":
-        os.killpg(process.pid, signal.SIGINT)
-    else:
-        process.kill()
+    with contextlib.suppress(ProcessLookupError):  # it may have finished first
+        if how == "group":
+            os.killpg(process.pid, signal.SIGKILL)
+        elif how == "interrupt":
+            os.killpg(process.pid, signal.SIGINT)
+        else:
+            process.kill()
     process.wait(timeout=60)
     return family
 
