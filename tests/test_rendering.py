@@ -413,3 +413,16 @@ def test_atom_alternate_link_comes_before_self_and_hub_links_in_every_document()
             assert first.get("rel") == "alternate", path
         parsed = feedparser.parse(result.files[path])
         assert parsed.feed.link == "https://example.org/"
+
+
+def test_readers_get_exact_repairs_and_lossy_mojibake_as_written(records: Path) -> None:
+    (records / "a.txt").write_text(
+        record_text(title="The governmentâ€™s plan", excerpt="Costs rose â€ the source lost a byte")
+    )
+    result = build(make_settings(records))
+    for fmt in ("rss", "atom"):
+        (item,) = feedparser.parse(result.files[f"all.{fmt}"]).entries
+        assert item.title == "The government’s plan"
+        assert item.summary == "Costs rose â€ the source lost a byte"
+    (item,) = json.loads(result.files["all.json"])["items"]
+    assert item["summary"] == "Costs rose â€ the source lost a byte"
