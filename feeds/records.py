@@ -11,9 +11,10 @@ naming its field, and the record is kept.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from yaml.nodes import ScalarNode, SequenceNode
@@ -197,6 +198,7 @@ def _kind(value: object) -> str:
     return f"{name} {short_repr(value, 40)}" if name == "text" else name
 
 
+_Item = TypeVar("_Item")
 # What an item of ``images`` or ``related`` becomes when it is null or dropped while typing: it
 # keeps its place, so warnings about the items after it name their right position.
 _NO_IMAGE = RawImage(url="", width=None, height=None, title="")
@@ -211,6 +213,10 @@ class _Dropped:
     def __init__(self) -> None:
         self.shown: list[tuple[str, str]] = []
         self.count = 0
+
+    @property
+    def full(self) -> bool:
+        return len(self.shown) >= MAX_WARNINGS
 
     def add(self, field: str, reason: str) -> None:
         self.count += 1
@@ -338,75 +344,93 @@ class _Fields:
         return Provider(name=name, domain=domain) if (name.strip() or domain.strip()) else None
 
     def images(self, field: str) -> tuple[RawImage, ...]:
-        images = []
-        # An alias repeated many times is one string object: one RawImage serves every copy.
-        bare: dict[str, RawImage] = {}
-        for i, value in enumerate(self.items(field)):
-            if isinstance(value, str):  # a bare URL
-                image = bare.get(value)
-                if image is None:
-                    image = bare[value] = RawImage(url=value, width=None, height=None, title="")
-                images.append(image)
-            elif value is None:
-                images.append(_NO_IMAGE)
-            elif not isinstance(value, dict):
-                self.drop(
-                    f"{field}[{i}]", f"expected a URL or a mapping, got {_kind(value)}", "image"
-                )
-                images.append(_NO_IMAGE)
-            else:
-                images.append(self.image(self.nested(f"{field}[{i}]", value)))
-        return tuple(images)
-
-    def image(self, img: _Fields) -> RawImage:
-        url = img.get("url")
-        if url is None:
-            img.drop("url", "missing", "image")
-            return _NO_IMAGE
-        text = _as_text(url)
-        if text is None:
-            img.drop("url", f"expected text, got {_kind(url)}", "image")
-            return _NO_IMAGE
-        return RawImage(
-            url=text,
-            width=img.count("width", "width"),
-            height=img.count("height", "height"),
-            title=img.optional_text("title", "title"),
-        )
+        return self.each(field, _image, _NO_IMAGE)
 
     def related(self, field: str, zone: tzinfo) -> tuple[RawRelated, ...]:
-        links = []
+        return self.each(field, lambda value, item: _link(value, item, zone), _NO_LINK)
+
+    def each(
+        self, field: str, typer: Callable[[Any, _Fields], _Item], empty: _Item
+    ) -> tuple[_Item, ...]:
+        """The typed items of a list field, one for each item (``empty`` for a null one).
+
+        An item repeated through a YAML alias is one object: it is typed once, and its
+        warnings are counted again for each position, so a record of a few megabytes that
+        repeats one bad item hundreds of thousands of times costs a fraction of a second.
+        """
+        typed: list[_Item] = []
+        known: dict[int, tuple[_Item, list[tuple[str, str]]]] = {}
         for i, value in enumerate(self.items(field)):
             if value is None:
-                links.append(_NO_LINK)
-            elif not isinstance(value, dict):
-                self.drop(f"{field}[{i}]", f"expected a mapping, got {_kind(value)}", "link")
-                links.append(_NO_LINK)
-            else:
-                links.append(self.link(self.nested(f"{field}[{i}]", value), zone))
-        return tuple(links)
+                typed.append(empty)
+                continue
+            done = known.get(id(value))
+            if done is None:
+                alone = _Fields({}, self.path, dropped=_Dropped())
+                done = known[id(value)] = (typer(value, alone), alone.dropped.shown)
+            item, warnings = done
+            typed.append(item)
+            for sub, reason in warnings:
+                if self.dropped.full:
+                    self.dropped.count += 1
+                else:
+                    where = f"{field}[{i}].{sub}" if sub else f"{field}[{i}]"
+                    self.dropped.add(self.prefix + where, reason)
+        return tuple(typed)
 
-    def link(self, r: _Fields, zone: tzinfo) -> RawRelated:
-        url = r.get("webUrl")
-        if url is None:
-            r.drop("webUrl", "missing", "link")
-            return _NO_LINK
-        text = _as_text(url)
-        if text is None:
-            r.drop("webUrl", f"expected text, got {_kind(url)}", "link")
-            return _NO_LINK
-        published = None
-        if r.get("publishedDateTime") is not None:
-            try:
-                published = parse_date(r.get("publishedDateTime"), zone)
-            except DateError as e:
-                r.drop("publishedDateTime", str(e), "date")
-        return RawRelated(
-            title=r.optional_text("title", "title"),
-            url=text,
-            provider=r.provider("provider"),
-            published=published,
-        )
+
+def _image(value: Any, item: _Fields) -> RawImage:
+    """An item of ``images``: a URL alone, or a mapping of ``url``, ``width``, ``height`` and
+    ``title``. Warnings are named relative to the item ("" for the item itself)."""
+    if isinstance(value, str):
+        return RawImage(url=value, width=None, height=None, title="")
+    if not isinstance(value, dict):
+        item.drop("", f"expected a URL or a mapping, got {_kind(value)}", "image")
+        return _NO_IMAGE
+    img = _Fields(value, item.path, dropped=item.dropped)
+    url = img.get("url")
+    if url is None:
+        img.drop("url", "missing", "image")
+        return _NO_IMAGE
+    text = _as_text(url)
+    if text is None:
+        img.drop("url", f"expected text, got {_kind(url)}", "image")
+        return _NO_IMAGE
+    return RawImage(
+        url=text,
+        width=img.count("width", "width"),
+        height=img.count("height", "height"),
+        title=img.optional_text("title", "title"),
+    )
+
+
+def _link(value: Any, item: _Fields, zone: tzinfo) -> RawRelated:
+    """An item of ``related``: a mapping of ``webUrl``, ``title``, ``provider`` and
+    ``publishedDateTime``. Warnings are named relative to the item ("" for the item itself)."""
+    if not isinstance(value, dict):
+        item.drop("", f"expected a mapping, got {_kind(value)}", "link")
+        return _NO_LINK
+    r = _Fields(value, item.path, dropped=item.dropped)
+    url = r.get("webUrl")
+    if url is None:
+        r.drop("webUrl", "missing", "link")
+        return _NO_LINK
+    text = _as_text(url)
+    if text is None:
+        r.drop("webUrl", f"expected text, got {_kind(url)}", "link")
+        return _NO_LINK
+    published = None
+    if r.get("publishedDateTime") is not None:
+        try:
+            published = parse_date(r.get("publishedDateTime"), zone)
+        except DateError as e:
+            r.drop("publishedDateTime", str(e), "date")
+    return RawRelated(
+        title=r.optional_text("title", "title"),
+        url=text,
+        provider=r.provider("provider"),
+        published=published,
+    )
 
 
 def _as_text(value: Any) -> str | None:
