@@ -3,6 +3,11 @@
 Pure: the result depends on the record and the settings only. Only the fields named here reach
 an entry, so anything else in a record (``secured``...) is never published; ``type``,
 ``quality`` and ``heat`` reach it for custom feeds' filters, and no renderer shows them.
+
+A part that cannot be published (an image or related link without a usable URL) is dropped
+with a warning that names its field. A record gets at most :data:`MAX_WARNINGS` warnings, the
+ones from typing first, then one ``(warnings): ... and N more`` line: what a build prints, and
+what its cache keeps and prints again, stays small whatever the record holds.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import math
 
 from feeds.errors import Problem, RecordError
-from feeds.model import Author, Entry, Image, Provider, Record, Related
+from feeds.model import MAX_WARNINGS, Author, Entry, Image, Provider, Record, Related
 from feeds.settings import Settings
 from feeds.text import clean_line, clean_paragraphs, fold, truncate
 from feeds.urls import article_id, clean_url, domain_of, image_type
@@ -19,22 +24,42 @@ MAX_TITLE_CHARS = 500
 MAX_TOPICS = 50
 MAX_IMAGES = 20
 MAX_RELATED = 20
+__all__ = ["MAX_WARNINGS", "map_record"]
 
 
 def map_record(record: Record, settings: Settings) -> tuple[Entry, list[Problem]]:
-    problems: list[Problem] = []
-    mapper = _Mapper(record, settings, problems)
-    return mapper.entry(), problems
+    """The entry and its warnings: at most :data:`MAX_WARNINGS`, then one counting the rest."""
+    mapper = _Mapper(record, settings)
+    entry = mapper.entry()
+    problems = mapper.problems
+    if mapper.count > len(problems):
+        more = mapper.count - len(problems)
+        problems.append(Problem(record.path, "(warnings)", f"... and {more} more"))
+    return entry, problems
 
 
 class _Mapper:
-    def __init__(self, record: Record, settings: Settings, problems: list[Problem]) -> None:
+    def __init__(self, record: Record, settings: Settings) -> None:
         self.record = record
         self.settings = settings
-        self.problems = problems
+        self.problems = [Problem(record.path, f, reason) for f, reason in record.warnings]
+        self.count = record.warning_count
+
+    @property
+    def full(self) -> bool:
+        """No more warnings are shown: callers count them without formatting a message."""
+        return len(self.problems) >= MAX_WARNINGS
 
     def warn(self, field: str, reason: str) -> None:
-        self.problems.append(Problem(self.record.path, field, reason))
+        self.count += 1
+        if not self.full:
+            self.problems.append(Problem(self.record.path, field, reason))
+
+    def drop(self, field: str, reason: str, part: str) -> None:
+        if self.full:
+            self.count += 1
+        else:
+            self.warn(field, f"{reason}; {part} dropped")
 
     def line(self, text: str) -> str:
         return clean_line(text, repair_text=self.settings.repair_text)
@@ -117,12 +142,21 @@ class _Mapper:
             self.warn(field, f"{len(names)} given, the first {limit} kept")
         return names[:limit]
 
+    def url(self, raw: str, known: dict[str, str | None]) -> str | None:
+        # Remembered by the text as written: a record of aliases repeats one URL many times.
+        if raw not in known:
+            known[raw] = clean_url(raw, base=self.record.url)
+        return known[raw]
+
     def images(self) -> tuple[Image, ...]:
         images: dict[str, Image] = {}
+        known: dict[str, str | None] = {}
         for i, raw in enumerate(self.record.images):
-            url = clean_url(raw.url, base=self.record.url)
+            if not raw.url:  # null, or dropped with a warning while typing
+                continue
+            url = self.url(raw.url, known)
             if url is None:
-                self.warn(f"images[{i}].url", f"dropped: not an http(s) URL: {raw.url[:80]!r}")
+                self.drop(f"images[{i}].url", f"not an http(s) URL: {raw.url[:80]!r}", "image")
             elif url not in images:
                 images[url] = Image(
                     url, image_type(url), raw.width, raw.height, self.line(raw.title)
@@ -133,10 +167,13 @@ class _Mapper:
 
     def related(self) -> tuple[Related, ...]:
         links: dict[str, Related] = {}
+        known: dict[str, str | None] = {}
         for i, raw in enumerate(self.record.related):
-            url = clean_url(raw.url, base=self.record.url)
+            if not raw.url:  # null, or dropped with a warning while typing
+                continue
+            url = self.url(raw.url, known)
             if url is None:
-                self.warn(f"related[{i}].webUrl", f"dropped: not an http(s) URL: {raw.url[:80]!r}")
+                self.drop(f"related[{i}].webUrl", f"not an http(s) URL: {raw.url[:80]!r}", "link")
                 continue
             if url in links:
                 continue

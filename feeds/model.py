@@ -29,9 +29,18 @@ class RawRelated:
     published: datetime | None
 
 
+MAX_WARNINGS = 10
+"""Warnings shown for one record; the rest are counted in one line (see :mod:`feeds.mapping`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
-    """A record file's fields, typed but not yet cleaned: what the author wrote."""
+    """A record file's fields, typed but not yet cleaned: what the author wrote.
+
+    ``images`` and ``related`` hold one item for each item of the file's lists, so that
+    warnings name the right position; an item dropped while typing (or a null one) has an
+    empty ``url``.
+    """
 
     path: str
     title: str
@@ -49,6 +58,10 @@ class Record:
     """The record's ``type`` (``article``, ``video``...)."""
     quality: str = ""
     heat: str = ""
+    warnings: tuple[tuple[str, str], ...] = ()
+    """(field, reason) of the first :data:`MAX_WARNINGS` optional parts dropped while typing."""
+    warning_count: int = 0
+    """How many optional parts were dropped while typing, shown in ``warnings`` or not."""
 
 
 @dataclass(frozen=True, slots=True)

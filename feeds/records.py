@@ -1,24 +1,28 @@
 """Record files: found, decoded, parsed as YAML (safely) and typed into :class:`Record`.
 
 A record is one YAML mapping between ``---`` lines; text after the closing ``---`` is its body.
-A file without the opening ``---`` is read as YAML alone. Every problem raises
-:class:`RecordError` naming the file and the field, and concerns that record only.
+A file without the opening ``---`` is read as YAML alone. A problem with the file or a required
+field (``title``, ``webUrl``, ``publishedDateTime``, ``published``) raises :class:`RecordError`
+naming the file and the field, and concerns that record only. A broken optional part (an image
+or related link without a usable URL, a value of the wrong type) is dropped with a warning
+naming its field, and the record is kept.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from yaml.nodes import ScalarNode, SequenceNode
 
 from feeds.dates import DateError, parse_date
 from feeds.errors import Problem, RecordError, short_repr
-from feeds.model import Provider, RawImage, RawRelated, Record
+from feeds.model import MAX_WARNINGS, Provider, RawImage, RawRelated, Record
 from feeds.urls import clean_url
 
 SUFFIXES = (".txt", ".yaml", ".yml", ".md")
@@ -177,7 +181,7 @@ def parse_record(data: bytes, path: str, zone: tzinfo) -> Record | None:
     """Type a record from the bytes of its file; ``path`` is only used in messages."""
     front, body, offset = split_front_matter(_decode(data, path))
     fields = _load(front, path, offset)
-    f = _Fields(fields, path)
+    f = _Fields(fields, path, dropped=_Dropped())
     if not f.flag("published", default=True):
         return None
     title = f.text("title")
@@ -187,19 +191,21 @@ def parse_record(data: bytes, path: str, zone: tzinfo) -> Record | None:
     return Record(
         path=path,
         title=title,
-        excerpt=f.text("excerpt", required=False),
+        excerpt=f.optional_text("excerpt", "excerpt"),
         url=url,
         published=f.date("publishedDateTime", zone),
-        category=f.text("category", required=False),
+        category=f.optional_text("category", "category"),
         provider=f.provider("provider"),
-        topics=f.texts("topics"),
+        topics=f.texts("topics", "topic"),
         images=f.images("images"),
         related=f.related("related", zone),
         body=body,
         is_published=True,
-        kind=f.text("type", required=False),
-        quality=f.text("quality", required=False),
-        heat=f.text("heat", required=False),
+        kind=f.optional_text("type", "type"),
+        quality=f.optional_text("quality", "quality"),
+        heat=f.optional_text("heat", "heat"),
+        warnings=tuple(f.dropped.shown),
+        warning_count=f.dropped.count,
     )
 
 
@@ -251,16 +257,52 @@ def _kind(value: object) -> str:
     return f"{name} {short_repr(value, 40)}" if name == "text" else name
 
 
-class _Fields:
-    """Typed access to one mapping of a record, with errors that name the field."""
+_Item = TypeVar("_Item")
+# What an item of ``images`` or ``related`` becomes when it is null or dropped while typing: it
+# keeps its place, so warnings about the items after it name their right position.
+_NO_IMAGE = RawImage(url="", width=None, height=None, title="")
+_NO_LINK = RawRelated(title="", url="", provider=None, published=None)
 
-    def __init__(self, data: dict[Any, Any], path: str, prefix: str = "") -> None:
+
+class _Dropped:
+    """The optional parts of one record dropped while typing: the first ones, and a count."""
+
+    __slots__ = ("count", "shown")
+
+    def __init__(self) -> None:
+        self.shown: list[tuple[str, str]] = []
+        self.count = 0
+
+    @property
+    def full(self) -> bool:
+        return len(self.shown) >= MAX_WARNINGS
+
+    def add(self, field: str, reason: str) -> None:
+        self.count += 1
+        if len(self.shown) < MAX_WARNINGS:
+            self.shown.append((field, reason))
+
+
+class _Fields:
+    """Typed access to one mapping of a record, with errors and warnings that name the field."""
+
+    def __init__(
+        self, data: dict[Any, Any], path: str, prefix: str = "", dropped: _Dropped | None = None
+    ) -> None:
         self.data = data
         self.path = path
         self.prefix = prefix
+        self.dropped = dropped if dropped is not None else _Dropped()
 
     def error(self, field: str, reason: str) -> RecordError:
         return RecordError(self.path, self.prefix + field, reason)
+
+    def drop(self, field: str, reason: str, part: str) -> None:
+        """Warn that the optional ``part`` at ``field`` is dropped, and why."""
+        self.dropped.add(self.prefix + field, f"{reason}; {part} dropped")
+
+    def nested(self, field: str, value: dict[Any, Any]) -> _Fields:
+        return _Fields(value, self.path, f"{self.prefix}{field}.", self.dropped)
 
     def get(self, field: str) -> Any:
         return _null(self.data.get(field))
@@ -274,15 +316,33 @@ class _Fields:
         return self.as_text(field, value)
 
     def as_text(self, field: str, value: Any) -> str:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return str(value)
-        raise self.error(field, f"expected text, got {_kind(value)}")
+        text = _as_text(value)
+        if text is None:
+            raise self.error(field, f"expected text, got {_kind(value)}")
+        return text
 
-    def texts(self, field: str) -> tuple[str, ...]:
-        items = self.items(field)
-        return tuple(self.as_text(f"{field}[{i}]", v) for i, v in enumerate(items) if v is not None)
+    def optional_text(self, field: str, part: str) -> str:
+        """The text at ``field``, or "" when it is missing or dropped for the wrong type."""
+        value = self.get(field)
+        if value is None:
+            return ""
+        text = _as_text(value)
+        if text is None:
+            self.drop(field, f"expected text, got {_kind(value)}", part)
+            return ""
+        return text
+
+    def texts(self, field: str, part: str) -> tuple[str, ...]:
+        texts = []
+        for i, value in enumerate(self.items(field)):
+            if value is None:
+                continue
+            text = _as_text(value)
+            if text is None:
+                self.drop(f"{field}[{i}]", f"expected text, got {_kind(value)}", part)
+            else:
+                texts.append(text)
+        return tuple(texts)
 
     def items(self, field: str) -> list[Any]:
         """A list field; a lone value is accepted as a one-item list."""
@@ -301,7 +361,8 @@ class _Fields:
             return value.strip().lower() in _TRUE
         raise self.error(field, f"expected true or false, got {_kind(value)}")
 
-    def count(self, field: str) -> int | None:
+    def count(self, field: str, part: str) -> int | None:
+        """A whole number of 0 or more at ``field``; None when missing or dropped."""
         value = self.get(field)
         if value is None:
             return None
@@ -309,7 +370,8 @@ class _Fields:
             return value
         if isinstance(value, str) and value.strip().isdigit():
             return int(value.strip())
-        raise self.error(field, f"expected a whole number of 0 or more, got {_kind(value)}")
+        self.drop(field, f"expected a whole number of 0 or more, got {_kind(value)}", part)
+        return None
 
     def url(self, field: str) -> str:
         raw = self.text(field)
@@ -327,55 +389,113 @@ class _Fields:
         except DateError as e:
             raise self.error(field, str(e)) from None
 
-    def mapping(self, field: str, value: Any) -> _Fields:
-        if not isinstance(value, dict):
-            raise self.error(field, f"expected a mapping, got {_kind(value)}")
-        return _Fields(value, self.path, f"{self.prefix}{field}.")
-
     def provider(self, field: str) -> Provider | None:
         value = self.get(field)
         if value is None:
             return None
         if isinstance(value, str):
             return Provider(name=value, domain="") if value.strip() else None
-        p = self.mapping(field, value)
-        name, domain = p.text("name", required=False), p.text("domain", required=False)
+        if not isinstance(value, dict):
+            self.drop(field, f"expected a mapping or text, got {_kind(value)}", "provider")
+            return None
+        p = self.nested(field, value)
+        name, domain = p.optional_text("name", "name"), p.optional_text("domain", "domain")
         return Provider(name=name, domain=domain) if (name.strip() or domain.strip()) else None
 
     def images(self, field: str) -> tuple[RawImage, ...]:
-        images = []
-        for i, value in enumerate(self.items(field)):
-            if value is None:
-                continue
-            if isinstance(value, str):  # a bare URL
-                images.append(RawImage(url=value, width=None, height=None, title=""))
-                continue
-            img = self.mapping(f"{field}[{i}]", value)
-            images.append(
-                RawImage(
-                    url=img.text("url"),
-                    width=img.count("width"),
-                    height=img.count("height"),
-                    title=img.text("title", required=False),
-                )
-            )
-        return tuple(images)
+        return self.each(field, _image, _NO_IMAGE)
 
     def related(self, field: str, zone: tzinfo) -> tuple[RawRelated, ...]:
-        links = []
+        return self.each(field, lambda value, item: _link(value, item, zone), _NO_LINK)
+
+    def each(
+        self, field: str, typer: Callable[[Any, _Fields], _Item], empty: _Item
+    ) -> tuple[_Item, ...]:
+        """The typed items of a list field, one for each item (``empty`` for a null one).
+
+        An item repeated through a YAML alias is one object: it is typed once, and its
+        warnings are counted again for each position, so a record of a few megabytes that
+        repeats one bad item hundreds of thousands of times costs a fraction of a second.
+        """
+        typed: list[_Item] = []
+        known: dict[int, tuple[_Item, list[tuple[str, str]]]] = {}
         for i, value in enumerate(self.items(field)):
             if value is None:
+                typed.append(empty)
                 continue
-            r = self.mapping(f"{field}[{i}]", value)
-            published = None
-            if r.get("publishedDateTime") is not None:
-                published = r.date("publishedDateTime", zone)
-            links.append(
-                RawRelated(
-                    title=r.text("title", required=False),
-                    url=r.text("webUrl"),
-                    provider=r.provider("provider"),
-                    published=published,
-                )
-            )
-        return tuple(links)
+            done = known.get(id(value))
+            if done is None:
+                alone = _Fields({}, self.path, dropped=_Dropped())
+                done = known[id(value)] = (typer(value, alone), alone.dropped.shown)
+            item, warnings = done
+            typed.append(item)
+            for sub, reason in warnings:
+                if self.dropped.full:
+                    self.dropped.count += 1
+                else:
+                    where = f"{field}[{i}].{sub}" if sub else f"{field}[{i}]"
+                    self.dropped.add(self.prefix + where, reason)
+        return tuple(typed)
+
+
+def _image(value: Any, item: _Fields) -> RawImage:
+    """An item of ``images``: a URL alone, or a mapping of ``url``, ``width``, ``height`` and
+    ``title``. Warnings are named relative to the item ("" for the item itself)."""
+    if isinstance(value, str):
+        return RawImage(url=value, width=None, height=None, title="")
+    if not isinstance(value, dict):
+        item.drop("", f"expected a URL or a mapping, got {_kind(value)}", "image")
+        return _NO_IMAGE
+    img = _Fields(value, item.path, dropped=item.dropped)
+    url = img.get("url")
+    if url is None:
+        img.drop("url", "missing", "image")
+        return _NO_IMAGE
+    text = _as_text(url)
+    if text is None:
+        img.drop("url", f"expected text, got {_kind(url)}", "image")
+        return _NO_IMAGE
+    return RawImage(
+        url=text,
+        width=img.count("width", "width"),
+        height=img.count("height", "height"),
+        title=img.optional_text("title", "title"),
+    )
+
+
+def _link(value: Any, item: _Fields, zone: tzinfo) -> RawRelated:
+    """An item of ``related``: a mapping of ``webUrl``, ``title``, ``provider`` and
+    ``publishedDateTime``. Warnings are named relative to the item ("" for the item itself)."""
+    if not isinstance(value, dict):
+        item.drop("", f"expected a mapping, got {_kind(value)}", "link")
+        return _NO_LINK
+    r = _Fields(value, item.path, dropped=item.dropped)
+    url = r.get("webUrl")
+    if url is None:
+        r.drop("webUrl", "missing", "link")
+        return _NO_LINK
+    text = _as_text(url)
+    if text is None:
+        r.drop("webUrl", f"expected text, got {_kind(url)}", "link")
+        return _NO_LINK
+    published = None
+    if r.get("publishedDateTime") is not None:
+        try:
+            published = parse_date(r.get("publishedDateTime"), zone)
+        except DateError as e:
+            r.drop("publishedDateTime", str(e), "date")
+    return RawRelated(
+        title=r.optional_text("title", "title"),
+        url=text,
+        provider=r.provider("provider"),
+        published=published,
+    )
+
+
+def _as_text(value: Any) -> str | None:
+    """``value`` as text, or None when it is not a scalar (a list, a mapping)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None

@@ -1,19 +1,21 @@
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import feedparser
 import pytest
 
 from feeds.content import entry_html
 from feeds.errors import RecordError
-from feeds.mapping import map_record
+from feeds.mapping import MAX_WARNINGS, map_record
 from feeds.model import Entry, Record
 from feeds.records import parse_record, read_record
 from feeds.settings import Settings
 from feeds.urls import article_id
-from tests.conftest import SEED, make_settings, record_text
+from tests.conftest import SEED, make_settings, record_text, run_cli
 
 SETTINGS = make_settings(Path("/tmp/records"))
 
@@ -153,3 +155,136 @@ def test_provider_without_domain_is_keyed_by_name() -> None:
 def test_body_paragraphs_are_in_the_content() -> None:
     entry = entry_of(record_text() + "\nFirst <b>para</b>.\n\nSecond.\n")
     assert "<p>First &lt;b&gt;para&lt;/b&gt;.</p>\n<p>Second.</p>" in entry_html(entry)
+
+
+# Bad input never costs an article: broken optional parts are dropped, warnings are bounded.
+
+
+def mapped(text: str) -> tuple[Entry, list[tuple[str, str]]]:
+    record = parse_record(text.encode(), "x.txt", SETTINGS.zone)
+    assert record is not None
+    entry, problems = map_record(record, SETTINGS)
+    assert all(p.path == "x.txt" for p in problems)
+    return entry, [(p.field, p.reason) for p in problems]
+
+
+def test_a_related_link_without_web_url_costs_the_link_not_the_article() -> None:
+    entry, warnings = mapped(
+        record_text(
+            related=[
+                {"title": "First", "webUrl": "https://r.example/1"},
+                {"title": "Second", "webUrl": "https://r.example/2"},
+                {"title": "A title but no address"},
+                {"title": "Not http", "webUrl": "javascript:alert(1)"},
+            ]
+        )
+    )
+    assert entry.url == "https://news.example/a"
+    assert [(r.url, r.title) for r in entry.related] == [
+        ("https://r.example/1", "First"),
+        ("https://r.example/2", "Second"),
+    ]
+    assert warnings == [
+        ("related[2].webUrl", "missing; link dropped"),
+        ("related[3].webUrl", "not an http(s) URL: 'javascript:alert(1)'; link dropped"),
+    ]
+
+
+def test_an_image_without_a_usable_url_costs_the_image_not_the_article() -> None:
+    entry, warnings = mapped(
+        record_text(
+            images=[
+                {"title": "No address", "width": 10},
+                {"url": "https://img.example/a.jpg", "width": "wide", "title": "Kept"},
+                {"url": "ftp://img.example/b.jpg"},
+            ]
+        )
+    )
+    assert [(i.url, i.width, i.title) for i in entry.images] == [
+        ("https://img.example/a.jpg", None, "Kept")
+    ]
+    assert [field for field, _ in warnings] == ["images[0].url", "images[1].width", "images[2].url"]
+
+
+def test_warnings_are_bounded_per_record_with_one_line_counting_the_rest() -> None:
+    bad_images = [{"url": f"javascript:alert({n})"} for n in range(30)]
+    bad_related = [{"title": f"No address {n}"} for n in range(5)]
+    entry, warnings = mapped(record_text(images=bad_images, related=bad_related))
+    assert (entry.images, entry.related) == ((), ())
+    assert len(warnings) == MAX_WARNINGS + 1
+    assert warnings[-1] == ("(warnings)", f"... and {35 - MAX_WARNINGS} more")
+
+
+def alias_bomb_record(
+    bad: str = "'javascript:alert(1)'", field: str = "images", size: int = 2 * 1024 * 1024
+) -> str:
+    head = (
+        "---\ntitle: Bomb\nwebUrl: https://news.example/bomb\n"
+        f"publishedDateTime: 2024-05-01T10:00:00Z\nbad: &bad {bad}\n"
+    )
+    count = (size - len(head)) // len("*bad, ")
+    return head + f"{field}: [" + ", ".join(["*bad"] * count) + "]\n---\n"
+
+
+def test_a_2_mb_record_of_aliased_bad_image_urls_is_published_fast_with_bounded_warnings() -> None:
+    text = alias_bomb_record()
+    assert len(text) >= 2 * 1024 * 1024 - 10
+    started = time.perf_counter()
+    entry, warnings = mapped(text)
+    elapsed = time.perf_counter() - started
+    assert entry.title == "Bomb"
+    assert entry.images == ()
+    assert len(warnings) == MAX_WARNINGS + 1
+    assert warnings[0] == (
+        "images[0].url",
+        "not an http(s) URL: 'javascript:alert(1)'; image dropped",
+    )
+    more = text.count("*bad") - MAX_WARNINGS
+    assert warnings[-1] == ("(warnings)", f"... and {more} more")
+    # Parsing the YAML alone takes about a third of a second here; mapping must not add seconds.
+    assert elapsed < 3.0, elapsed
+
+
+@pytest.mark.parametrize(
+    ("field", "bad", "first", "per_item"),
+    [
+        ("images", "{url: 'javascript:x', width: wide}", "images[0].width", 2),
+        ("images", "[a, list]", "images[0]", 1),
+        ("related", "{title: t, webUrl: 'ftp://x', publishedDateTime: soon}", "related[0]", 2),
+        ("related", "just text", "related[0]", 1),
+        ("topics", "{a: mapping}", "topics[0]", 1),
+    ],
+)
+def test_any_aliased_broken_part_repeated_over_2_mb_is_fast_and_bounded(
+    field: str, bad: str, first: str, per_item: int
+) -> None:
+    text = alias_bomb_record(bad, field)
+    started = time.perf_counter()
+    entry, warnings = mapped(text)
+    elapsed = time.perf_counter() - started
+    assert entry.title == "Bomb"
+    assert len(warnings) == MAX_WARNINGS + 1
+    assert warnings[0][0].startswith(first)
+    more = text.count("*bad") * per_item - MAX_WARNINGS
+    assert warnings[-1] == ("(warnings)", f"... and {more} more")
+    assert elapsed < 3.0, elapsed
+
+
+def test_the_alias_bomb_warnings_stay_bounded_on_a_no_op_rebuild(tmp_path: Path) -> None:
+    records = tmp_path / "records"
+    records.mkdir()
+    (records / "bomb.txt").write_text(alias_bomb_record())
+    (records / "fine.txt").write_text(record_text())
+    settings = tmp_path / "settings.yaml"
+    settings.write_text(
+        "title: Bomb test\nbase_url: https://example.org/feeds/\nrecords: records\n"
+    )
+    runs = [run_cli("build", "--settings", str(settings)) for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-2000:]
+        bomb_lines = [line for line in run.stderr.splitlines() if "bomb.txt" in line]
+        assert 1 <= len(bomb_lines) <= MAX_WARNINGS + 1, len(bomb_lines)
+    assert runs[1].stderr == runs[0].stderr
+    assert "0 files written" in runs[1].stdout
+    titles = sorted(e.title for e in feedparser.parse(tmp_path / "output" / "all.atom").entries)
+    assert titles == ["A title", "Bomb"]

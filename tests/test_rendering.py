@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from calendar import timegm
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -18,7 +19,7 @@ from lxml import etree
 
 from feeds.build import BuildResult, build
 from feeds.model import Entry, Feed
-from tests.conftest import BASE_URL, DATA, EXAMPLES, SEED, make_settings
+from tests.conftest import BASE_URL, DATA, EXAMPLES, SEED, make_settings, record_text
 
 NS = {
     "atom": "http://www.w3.org/2005/Atom",
@@ -332,3 +333,96 @@ def test_rss_and_atom_point_to_the_stylesheet_and_json_builds_have_none(
     assert examples_build.files["feed.xsl"].startswith(b"<?xml")
     result = build(make_settings(SEED.parent, formats=["json"]))
     assert "feed.xsl" not in result.files
+
+
+# What real clients read is what we meant.
+
+AMP_URL = "https://news.example/story?id=1&section=world"
+
+
+def naive_xml_text(raw: str) -> str:
+    """Text as read by a parser that decodes XML's five named entities and nothing else.
+
+    Widely used JavaScript feed parsers do this: they show ``&#x26;`` as those five
+    characters, so ``?a=1&#x26;b=2`` in a ``<link>`` is a broken article URL for them.
+    """
+    for entity, char in (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&apos;", "'")):
+        raw = raw.replace(entity, char)
+    return raw.replace("&amp;", "&")
+
+
+@pytest.fixture(scope="module")
+def ampersand_build(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
+    records = tmp_path_factory.mktemp("amp") / "records"
+    records.mkdir()
+    (records / "a.txt").write_text(
+        record_text(
+            title="Rock & roll <live>",
+            webUrl=AMP_URL,
+            images=[{"url": "https://img.example/i.jpg?w=640&h=480", "title": "A & B"}],
+            related=[{"title": "More & more", "webUrl": "https://r.example/?q=a&p=2"}],
+        )
+    )
+    return build(make_settings(records))
+
+
+def test_url_valued_rss_elements_read_the_same_by_a_naive_parser(
+    ampersand_build: BuildResult,
+) -> None:
+    data = ampersand_build.files["all.rss"]
+    root = etree.fromstring(data)
+    source = data.decode()
+    for tag in ("link", "guid", "comments", "docs"):
+        for raw in re.findall(rf"<{tag}\b[^>]*>([^<]*)</{tag}>", source):
+            assert "&#" not in raw, (tag, raw)
+    for name in ("url", "href"):
+        for raw in re.findall(rf' {name}="([^"]*)"', source):
+            assert "&#" not in raw, (name, raw)
+    item = root.find("channel/item")
+    assert item is not None
+    raw_link = re.findall(r"<link>([^<]*)</link>", source)
+    assert [naive_xml_text(raw) for raw in raw_link] == ["https://example.org/", AMP_URL]
+    parsed = feedparser.parse(data)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    (entry,) = parsed.entries
+    assert entry.link == AMP_URL
+    assert entry.enclosures[0].href == "https://img.example/i.jpg?w=640&h=480"
+    assert entry.title == "Rock & roll <live>"
+
+
+def test_rss_text_elements_keep_the_hex_references_of_the_best_practices_profile(
+    ampersand_build: BuildResult,
+) -> None:
+    source = ampersand_build.files["all.rss"].decode()
+    assert "<title>Rock &#x26; roll &#x3C;live&gt;</title>" in source
+    assert '<media:title type="plain">A &#x26; B</media:title>' in source
+
+
+def test_atom_alternate_link_comes_before_self_and_hub_links_in_every_document() -> None:
+    result = build(make_settings(EXAMPLES, hubs=HUBS, max_entries=8, archive_page_size=2))
+    atoms = [path for path in result.files if path.endswith(".atom")]
+    assert any(path.startswith("archive/") for path in atoms)
+    for path in atoms:
+        root = etree.fromstring(result.files[path])
+        first = root.find("atom:link", NS)
+        assert first is not None
+        assert (first.get("rel"), first.get("href")) == ("alternate", "https://example.org/"), path
+        for entry in root.findall("atom:entry", NS):
+            first = entry.find("atom:link", NS)
+            assert first is not None
+            assert first.get("rel") == "alternate", path
+        parsed = feedparser.parse(result.files[path])
+        assert parsed.feed.link == "https://example.org/"
+
+
+def test_readers_get_exact_repairs_and_lossy_mojibake_as_written(records: Path) -> None:
+    (records / "a.txt").write_text(
+        record_text(title="The governmentâ€™s plan", excerpt="Costs rose â€ the source lost a byte")
+    )
+    result = build(make_settings(records))
+    for fmt in ("rss", "atom"):
+        (item,) = feedparser.parse(result.files[f"all.{fmt}"]).entries
+        assert item.title == "The government’s plan"
+        assert item.summary == "Costs rose â€ the source lost a byte"
+    (item,) = json.loads(result.files["all.json"])["items"]
+    assert item["summary"] == "Costs rose â€ the source lost a byte"

@@ -31,13 +31,15 @@ def render(feed: FeedInfo, settings: Settings, fragments: Sequence[bytes]) -> by
         el("title", feed.title, type="text"),
         el("subtitle", settings.description, type="text") if settings.description else None,
         el("updated", rfc3339(feed.updated)),
+        # The alternate link first: clients that take a feed's first link as its site would
+        # otherwise show the feed's own URL (the entries' alternate links are first too).
+        el("link", rel="alternate", type="text/html", href=settings.home),
         el("link", rel="self", type=MEDIA_TYPES["atom"], href=self_url),
         *(
             el("link", rel=rel, type=MEDIA_TYPES["atom"], href=url)
             for rel, url in history_links(settings, feed, "atom")
         ),
         *(el("link", rel="hub", href=hub) for hub in hubs(settings, feed)),
-        el("link", rel="alternate", type="text/html", href=settings.home),
         author(settings.owner),
         el("generator", GENERATOR),
         el("fh:archive") if feed.paging.archive else None,

@@ -1,4 +1,11 @@
-"""RSS 2.0 with the content, Dublin Core, Atom (self link) and Media RSS extensions."""
+"""RSS 2.0 with the content, Dublin Core, Atom (self link) and Media RSS extensions.
+
+Escaping: text elements (``title``, ``description``, ``category``, ``dc:creator``,
+``media:title``...) write ``&`` and ``<`` as ``&#x26;`` and ``&#x3C;`` (RSS Best Practices
+Profile). URL-valued elements (``link``, ``guid``, ``docs``) are :class:`Url` and write ``&`` as
+``&amp;``, as do all attributes (``enclosure``/``media:*`` ``url``, ``atom:link`` ``href``):
+some widely used parsers decode only the named entities, and a URL is what they must get right.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +23,7 @@ from feeds.rendering.links import (
     hubs,
     stylesheet_href,
 )
-from feeds.rendering.xml import CData, Element, el, fragment, serialize, slot
+from feeds.rendering.xml import CData, Element, Url, el, fragment, serialize, slot
 from feeds.settings import Settings
 
 NAMESPACES = {
@@ -35,7 +42,7 @@ def render(feed: FeedInfo, settings: Settings, fragments: Sequence[bytes]) -> by
         "channel",
         None,
         el("title", feed.title),
-        el("link", settings.home),
+        el("link", Url(settings.home)),
         el("description", settings.description or feed.title),
         el("atom:link", href=feed_url(settings, feed, "rss"), rel="self", type=MEDIA_TYPES["rss"]),
         *(
@@ -47,7 +54,7 @@ def render(feed: FeedInfo, settings: Settings, fragments: Sequence[bytes]) -> by
         el("managingEditor", f"{owner.email} ({owner.name})") if owner.email else None,
         el("lastBuildDate", rfc822(feed.updated)) if fragments else None,
         el("generator", GENERATOR),
-        el("docs", "https://www.rssboard.org/rss-specification"),
+        el("docs", Url("https://www.rssboard.org/rss-specification")),
         el("ttl", str(settings.ttl_minutes)),
         el("fh:archive") if feed.paging.archive else None,
         el("fh:complete") if feed.paging.complete else None,
@@ -68,7 +75,7 @@ def _item(entry: Entry, html: str) -> Element:
         "item",
         None,
         el("title", entry.title),
-        el("link", entry.url),
+        el("link", Url(entry.url)),
         # Related links as in Atom, so the browser view and readers get them without the HTML.
         *(
             el("atom:link", rel="related", type="text/html", href=link.url, title=link.title)
@@ -84,7 +91,7 @@ def _item(entry: Entry, html: str) -> Element:
         el("content:encoded", CData(html)) if entry.summary and html else None,
         el("dc:creator", entry.author.name) if entry.author else None,
         *(el("category", name) for name in entry.categories),
-        el("guid", entry.id, isPermaLink="false"),
+        el("guid", Url(entry.id), isPermaLink="false"),
         el("pubDate", rfc822(entry.published)),
         # RSS allows one enclosure an item; every image is in Media RSS below.
         el("enclosure", url=lead.url, length="0", type=lead.media_type) if lead else None,

@@ -20,6 +20,15 @@ class CData(str):
     __slots__ = ()
 
 
+class Url(str):
+    """A URL as an element's text: its ``&`` is always written ``&amp;``, even where other text
+    gets ``&#x26;`` (``hex_refs``), because widely used feed parsers decode the five named
+    entities only and would read ``?a=1&#x26;b=2`` as it stands. Attribute values are always
+    written with named entities."""
+
+    __slots__ = ()
+
+
 @dataclass(frozen=True, slots=True)
 class Element:
     tag: str
@@ -59,7 +68,8 @@ def serialize(
     """The document, two spaces an indent level, with ``fragments`` at the :func:`slot`.
 
     ``hex_refs`` writes ``&`` and ``<`` in text as ``&#x26;`` and ``&#x3C;``, as the RSS Best
-    Practices Profile asks for, since RSS readers disagree on which elements hold HTML.
+    Practices Profile asks for, since RSS readers disagree on which elements hold HTML; the
+    text of a :class:`Url` and every attribute value keep ``&amp;``.
     ``stylesheet`` is the href of an XSL stylesheet, for browsers.
     """
     lines = ['<?xml version="1.0" encoding="utf-8"?>']
@@ -94,6 +104,8 @@ def _write(node: Element, depth: int, out: list[str], escape: Callable[[str], st
         out.append(f"{pad}</{node.tag}>")
     elif isinstance(node.text, CData):
         out.append(f"{pad}<{head}>{cdata(node.text)}</{node.tag}>")
+    elif isinstance(node.text, Url):
+        out.append(f"{pad}<{head}>{escape_text(node.text)}</{node.tag}>")
     elif node.text:
         out.append(f"{pad}<{head}>{escape(node.text)}</{node.tag}>")
     else:
