@@ -280,7 +280,9 @@ def _url(value: Any, base: Path) -> str:
     url = clean_url(value) if isinstance(value, str) else None
     if url is None:
         raise _Bad("expected an absolute http(s) URL, e.g. https://example.org/feeds/")
-    return url if url.endswith("/") else url + "/"
+    if url.endswith("/") or "?" in url or "#" in url:  # a slash after a query changes it
+        return url
+    return url + "/"
 
 
 def _base_url(value: Any, base: Path) -> str:

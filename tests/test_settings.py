@@ -137,3 +137,11 @@ def test_hubs_default_to_none_and_keep_their_order_once_each() -> None:
     assert parse_settings({"hubs": "https://a.example/"}, base=Path("/site")).hubs == (
         "https://a.example/",
     )
+
+
+def test_a_site_url_with_a_query_is_kept_as_written(tmp_path: Path) -> None:
+    settings = parse_settings({"site_url": "https://example.org/?a=1&b=2"}, base=tmp_path)
+    assert settings.site_url == "https://example.org/?a=1&b=2"
+    assert parse_settings({"site_url": "https://example.org/x"}, base=tmp_path).site_url == (
+        "https://example.org/x/"
+    )
