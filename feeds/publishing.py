@@ -279,53 +279,55 @@ def plan(
     manifest as :func:`claim` gave it, ``held`` what the destination holds at the paths
     :func:`to_check` named."""
     ordered = sorted(items, key=lambda item: (stage(item.path), item.path))
-    trusted = record is not None and record.complete
     owned = record.owned() if record is not None else set()
-    uploads: list[Item] = []
-    unchanged, adopted, replaced, refused = [], [], [], []
+    trusted = record.objects if record is not None and record.complete else {}
+    fates: dict[str, list[Item]] = {}
     for item in ordered:
-        there = held.get(item.path)
-        if item.path not in owned:
-            if there is None:
-                uploads.append(item)
-            elif there.same_bytes(item):
-                adopted.append(item.path)
-                if there.holds(item, headers=headers):
-                    unchanged.append(item.path)
-                else:
-                    uploads.append(item)  # the same bytes: only its headers are set right
-            elif overwrite:
-                replaced.append(item.path)
-                uploads.append(item)
-            else:
-                refused.append(item.path)
-            continue
-        if trusted and record is not None and item.path in record.objects:
-            there = record.objects[item.path]
-        if there is not None and there.holds(item, headers=headers):
-            unchanged.append(item.path)
-        else:
-            uploads.append(item)
+        there = trusted.get(item.path) or held.get(item.path)
+        for fate in _fate(
+            item, there, owned=item.path in owned, overwrite=overwrite, headers=headers
+        ):
+            fates.setdefault(fate, []).append(item)
+
+    def paths(fate: str) -> tuple[str, ...]:
+        return tuple(item.path for item in fates.get(fate, []))
+
+    uploads, refused = fates.get("upload", []), set(paths("refuse"))
     built = {item.path: _held(item) for item in ordered if item.path not in refused}
     old, deletions, left, kept = _gone(record, held, owned - {i.path for i in items}, delete)
     stages: dict[int, list[Item]] = {}
     for item in uploads:
         stages.setdefault(stage(item.path), []).append(item)
-    writes = {item.path: item.sha256 for item in uploads}
-    writes.update({item.path: item.sha256 for item in ordered if item.path in set(adopted)})
+    writes = {item.path: item.sha256 for item in uploads + fates.get("adopt", [])}
     return Plan(
         stages=tuple(tuple(stages[k]) for k in sorted(stages)),
-        unchanged=tuple(unchanged),
+        unchanged=paths("unchanged"),
         deletions=deletions,
         left=left,
         marker=_marker(record, site, writes),
         record=Record({**built, **old}, site),
-        adopted=tuple(adopted),
-        replaced=tuple(replaced),
-        refused=tuple(refused),
+        adopted=paths("adopt"),
+        replaced=paths("replace"),
+        refused=paths("refuse"),
         kept=kept,
         items=tuple(ordered),
     )
+
+
+def _fate(
+    item: Item, there: Held | None, *, owned: bool, overwrite: bool, headers: bool
+) -> tuple[str, ...]:
+    """What becomes of ``item``, given what is ``there`` and whether feeds wrote it: uploaded,
+    unchanged, adopted (the same bytes that feeds did not write: now its own), replaced (with
+    ``overwrite``) or refused."""
+    if there is None:
+        return ("upload",)
+    same = "unchanged" if there.holds(item, headers=headers) else "upload"
+    if owned:
+        return (same,)
+    if there.same_bytes(item):
+        return ("adopt", same)  # only headers, if anything, to set right
+    return ("replace", "upload") if overwrite else ("refuse",)
 
 
 def _gone(
@@ -376,7 +378,7 @@ def execute(
     if the_plan.uploads or the_plan.deletions:
         problem = _record(destination, the_plan.marker)
         if problem:
-            return Outcome((), ((PUBLISHED, problem),), tuple(i.path for i in the_plan.uploads), ())
+            return Outcome((), ((PUBLISHED, problem),), (), ())
     uploaded: list[str] = []
     failed: list[tuple[str, str]] = []
     skipped: list[str] = []

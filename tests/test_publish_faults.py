@@ -223,6 +223,24 @@ def test_a_publish_killed_during_the_first_publish_into_a_folder_converges(
     assert_holds_exactly(dest, v1)
 
 
+def test_fetch_waits_for_a_publish_that_finishes(
+    versions: dict[str, Version], tmp_path: Path
+) -> None:
+    v1, v2 = versions["v1"], versions["v2"]
+    dest = tmp_path / "www"
+    assert publish(v1, dest).returncode == 0
+    assert publish_killed_at_rename(v2, dest, 30, "after").returncode == -signal.SIGKILL
+    fetched = run_cli("fetch", str(dest), str(tmp_path / "copy"))
+    assert fetched.returncode == 3
+    assert fetched.stderr.startswith("feeds: error: ")
+    assert "the last publish did not finish; publish again, then fetch" in fetched.stderr
+
+    assert publish(v2, dest).returncode == 0
+    fetched = run_cli("fetch", str(dest), str(tmp_path / "copy"))
+    assert fetched.returncode == 0, fetched.stderr
+    assert {p: (tmp_path / "copy" / p).read_bytes() for p in v2.files()} == v2.files()
+
+
 @pytest.mark.slow
 def test_publishes_killed_at_seeded_renames_converge_to_any_build(
     versions: dict[str, Version], tmp_path: Path
