@@ -653,11 +653,15 @@ def _survey(
     )
     if todo.refused:
         raise Refused(
-            f"{label}: {len(todo.refused)} files that feeds did not write would be replaced; "
+            f"{label}: {_files(len(todo.refused))} that feeds did not write would be replaced; "
             "nothing was published; --overwrite replaces them",
             todo.refused,
         )
     return todo, previous
+
+
+def _files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
 
 
 def _left(left: Sequence[str]) -> str:
