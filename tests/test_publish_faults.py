@@ -1,9 +1,11 @@
 """A publish killed at any instant (SIGKILL of the real ``feeds publish``) and then a publish of
 any build: the destination ends up equal to that build, byte for byte, with no temp files.
 
-Kills come two ways, both seeded: at the Nth file renamed into place (the child below wraps
-``os.replace`` and kills itself there, before or after the rename: a deterministic point), and
-from outside after a seeded random sleep (any instant, imports and the manifest included)."""
+The kills are seeded. The child below runs the real command with ``os.replace`` wrapped (every
+file feeds puts in a folder goes there by a rename, the publish manifest included) and SIGKILLs
+itself at its Nth rename, before it (a temp file stays) or after it: deterministic points. Or it
+starts a timer at its first rename and SIGKILLs itself when it fires: a seeded random instant
+while the publish writes (in a file, between files, while deleting, in the manifest)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,23 +26,39 @@ from tests.conftest import EXAMPLES, ROOT, record_text, run_cli
 
 LUNAR = "002_lunar-relay-satellite.txt"  # the only record of the topic "Space"
 
-# The real command in a child that SIGKILLs itself at its Nth call of os.replace (every file
-# feeds puts in a folder goes there by a rename), "before" it (a temp file stays) or "after".
+# argv: N, then "before" or "after" (kill at the Nth rename) or "timer" and SECONDS (kill that
+# long after the Nth rename), then the feeds arguments. At a normal exit it prints how long it
+# wrote, from its first rename: what the timer's seconds are drawn from.
 KILL_AT_RENAME = """
-import os, signal, sys, threading
+import atexit, os, signal, sys, threading, time
 count, when = int(sys.argv[1]), sys.argv[2]
-real, lock, seen = os.replace, threading.Lock(), [0]
+seconds = float(sys.argv.pop(3)) if when == "timer" else 0.0
+real, lock, seen, first = os.replace, threading.Lock(), [0], []
+
+def kill():
+    os.kill(os.getpid(), signal.SIGKILL)
 
 def replace(src, dst, *args, **kwargs):
     with lock:
         seen[0] += 1
+        if not first:
+            first.append(time.monotonic())
         hit = seen[0] == count
+        if hit and when == "timer":
+            timer = threading.Timer(seconds, kill)
+            timer.daemon = True  # a publish that finishes first exits
+            timer.start()
         if hit and when == "before":
-            os.kill(os.getpid(), signal.SIGKILL)
+            kill()
         real(src, dst, *args, **kwargs)
-        if hit:
-            os.kill(os.getpid(), signal.SIGKILL)
+        if hit and when == "after":
+            kill()
 
+def report():
+    if first:
+        print(f"wrote for {time.monotonic() - first[0]}", file=sys.stderr)
+
+atexit.register(report)
 os.replace = replace
 from feeds.cli import main
 sys.exit(main(sys.argv[3:]))
@@ -125,28 +142,27 @@ def publish(version: Version, dest: Path, *args: str) -> subprocess.CompletedPro
 def publish_killed_at_rename(
     version: Version, dest: Path, count: int, when: str, *args: str
 ) -> subprocess.CompletedProcess[str]:
+    return killable(version, dest, [str(count), when], args)
+
+
+def publish_killed_at_instant(
+    version: Version, dest: Path, seconds: float, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """Publish, SIGKILLed ``seconds`` after its first rename (unless it finished before)."""
+    return killable(version, dest, ["1", "timer", str(seconds)], args)
+
+
+def killable(
+    version: Version, dest: Path, kill: list[str], args: tuple[str, ...]
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", KILL_AT_RENAME, str(count), when, *version.args(dest, *args)],
+        [sys.executable, "-c", KILL_AT_RENAME, *kill, *version.args(dest, *args)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
         timeout=120,
     )
-
-
-def publish_killed_after(version: Version, dest: Path, seconds: float, *args: str) -> int:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "feeds", *version.args(dest, *args)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        process.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGKILL)
-    return process.wait(timeout=30)
 
 
 def tree(dest: Path) -> dict[str, bytes]:
@@ -216,8 +232,10 @@ def test_a_publish_killed_during_the_first_publish_into_a_folder_converges(
 ) -> None:
     v1, v3 = versions["v1"], versions["v3"]
     dest = tmp_path / "www"
-    killed = publish_killed_at_rename(v3, dest, 20, "after")
+    # Killed before the OPMLs and the index: the new topic's feeds are there.
+    killed = publish_killed_at_rename(v3, dest, len(v3.files()) - 5, "after")
     assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert (dest / "topics" / "tides.rss").is_file()
     again = publish(v1, dest, "--delete")
     assert again.returncode == 0, again.stderr
     assert_holds_exactly(dest, v1)
@@ -269,15 +287,17 @@ def test_publishes_killed_at_seeded_random_instants_converge_to_any_build(
     rng = random.Random(7)
     names = sorted(versions)
     templates = published_templates(versions, tmp_path)
-    started = time.perf_counter()
-    assert publish(versions["v2"], tmp_path / "timed").returncode == 0
-    whole = time.perf_counter() - started  # the kills fall anywhere in a publish this long
+    shutil.copytree(templates["v1"], tmp_path / "timed", symlinks=True)
+    timed = publish_killed_at_instant(versions["v2"], tmp_path / "timed", 1e6)
+    assert timed.returncode == 0, timed.stderr
+    writing = float(timed.stderr.split("wrote for ")[1])  # the kills fall anywhere in this
     for run in range(12):
         dest = tmp_path / f"www{run}"
-        shutil.copytree(templates[rng.choice(names)], dest, symlinks=True)
+        start = rng.choice(names)
+        shutil.copytree(templates[start], dest, symlinks=True)
         flags = ["--delete"] if rng.random() < 0.5 else []
-        killed = versions[rng.choice(names)]
-        publish_killed_after(killed, dest, rng.uniform(0.2, 1.1) * whole, *flags)
+        killed = versions[rng.choice([n for n in names if n != start])]
+        publish_killed_at_instant(killed, dest, rng.uniform(0, 1.1) * writing, *flags)
         target = versions[rng.choice(names)]
         final = publish(target, dest, "--delete")
         assert final.returncode == 0, (run, final.stderr)
