@@ -22,7 +22,7 @@ import json
 import re
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
@@ -175,7 +175,6 @@ class Plan:
     kept: tuple[tuple[str, str], ...] = ()
     """(path, why) of files of earlier publishes that feeds no longer counts as its own: changed
     since, or no longer a plain file. Never deleted."""
-    items: tuple[Item, ...] = field(default=())
 
     @property
     def uploads(self) -> tuple[Item, ...]:
@@ -310,7 +309,6 @@ def plan(
         replaced=paths("replace"),
         refused=paths("refuse"),
         kept=kept,
-        items=tuple(ordered),
     )
 
 

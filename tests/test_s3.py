@@ -173,14 +173,21 @@ def test_objects_of_gone_feeds_are_removed_only_with_delete(site: Site) -> None:
     assert summary(out)[2:] == (0, 0, len(gone))
     assert gone <= set(site.stored())
 
+    # Replaced since by another tool (no sha256 metadata: its bytes are read and hashed).
+    client.put_object(Bucket=site.bucket, Key=site.prefix + "topics/space.json", Body=b"{}")
     code, out, err = site.publish("--delete", "-v")
     assert code == 0, err
-    assert summary(out)[2:] == (len(gone), 0, 0)
+    assert summary(out)[2:] == (len(gone) - 1, 0, 0)
+    assert (
+        f"feeds: warning: {site.dest}topics/space.json: changed since feeds published it; "
+        "not deleted" in err.splitlines()
+    )
     stored = site.stored()
-    assert not gone & set(stored)
+    assert gone & set(stored) == {"topics/space.json"}
+    assert stored["topics/space.json"] == b"{}"
     assert stored["robots.txt"] == b"mine"  # never published by feeds: never deleted
     assert set(json.loads(stored[PUBLISHED])["objects"]) == set(site.files())
-    assert {f"deleted {p}" for p in gone} <= set(out.splitlines())
+    assert {f"deleted {p}" for p in gone - {"topics/space.json"}} <= set(out.splitlines())
 
 
 def test_without_the_publish_manifest_equal_objects_are_found_by_etag(site: Site) -> None:
@@ -364,7 +371,7 @@ def test_s3_publish_after_killed_publish_restores_older_build_or_a_newer_one(sit
         retitle(site, killed)
         site.build()
         partly = site.files()
-        assert publish_killed_at_put(site, rng.randint(2, 80)) == -signal.SIGKILL
+        assert publish_killed_at_put(site, rng.randint(10, 80)) == -signal.SIGKILL
         stored = site.stored()
         assert any(stored.get(p) == partly[p] for p in partly if p != "feed.xsl")
 
