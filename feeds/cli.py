@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from feeds import __version__
 from feeds.build import Build, display, output_stats, run
@@ -19,6 +20,9 @@ from feeds.rendering.links import INDEX
 from feeds.settings import DEFAULT_FILE, Settings, load_settings
 from feeds.websub import ping
 from feeds.writing import WriteReport, clean_output, locked
+
+if TYPE_CHECKING:
+    from feeds.publishing import Destination, Item, Plan
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -51,9 +55,16 @@ exit status:
 
 
 PUBLISH_EPILOG = """\
+A publish killed at any point is finished by the next one, of any build: the publish
+manifest is marked unfinished before anything changes, and then every object is checked.
+Files that feeds did not write are never replaced without --overwrite; --delete removes only
+files this site's publishes wrote and that still hold the bytes they wrote.
+
 exit status:
   0  everything is published (a failed WebSub ping is reported, not fatal)
-  2  bad usage or settings, no build in the output folder (no .feeds-manifest), no boto3
+  2  bad usage or settings, no build in the output folder (no .feeds-manifest), no boto3;
+     or DEST holds files feeds did not write, or another site's publish (named on stderr):
+     nothing was published, --overwrite publishes over them
   3  some objects were not published (each named on stderr); the previous ones stay
      readable and the next feeds publish finishes the job
 """
@@ -221,7 +232,14 @@ def _publish_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     u.add_argument(
         "--delete",
         action="store_true",
-        help="remove what the last publish put in DEST and this build no longer has",
+        help="remove what earlier publishes of this site put in DEST and this build no longer "
+        "has (only files that still hold the bytes feeds wrote)",
+    )
+    u.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace files in DEST that feeds did not write, and publish over another site's "
+        "publish (without it they are listed and nothing is published)",
     )
     u.add_argument(
         "--dry-run", action="store_true", help="list what would change, and change nothing"
@@ -550,14 +568,7 @@ def run_diff(args: argparse.Namespace) -> int:
 def run_publish(args: argparse.Namespace) -> int:
     from feeds.destinations import open_destination
     from feeds.pinged import subscription_documents
-    from feeds.publishing import (
-        PUBLISHED,
-        DestinationError,
-        describe,
-        execute,
-        parse_manifest,
-        plan,
-    )
+    from feeds.publishing import PUBLISHED, DestinationError, Refused, describe, execute
     from feeds.writing import MANIFEST
 
     started = time.perf_counter()
@@ -573,32 +584,40 @@ def run_publish(args: argparse.Namespace) -> int:
         args.dest, output=folder, endpoint_url=args.endpoint_url, region=args.region
     )
     try:
-        previous = parse_manifest(destination.read(PUBLISHED))
-        held = previous if previous is not None else destination.inventory(items)
+        todo, previous = _survey(destination, items, settings.base_url, args)
     except DestinationError as e:
         print(f"feeds: error: {e}; nothing was published", file=sys.stderr)
         return EXIT_NOT_PUBLISHED
-    todo = plan(items, held, previous or {}, delete=args.delete, headers=destination.headers)
+    except Refused as e:
+        for path in e.paths[:REFUSED_SHOWN]:
+            print(f"feeds: {destination.label}{path}: not written by feeds", file=sys.stderr)
+        if len(e.paths) > REFUSED_SHOWN:
+            print(f"feeds: and {len(e.paths) - REFUSED_SHOWN} more", file=sys.stderr)
+        print(f"feeds: error: {e}", file=sys.stderr)
+        return EXIT_UNUSABLE
     where = destination.label
     if args.dry_run:
         for item in todo.uploads:
-            print(f"upload {item.path}")
+            print(f"{'replace' if item.path in todo.replaced else 'upload'} {item.path}")
         for path in todo.deletions:
             print(f"delete {path}")
-        _publish_details(todo.unchanged, todo.left, verbose=args.verbose)
+        _publish_details(todo, where, verbose=args.verbose, delete=args.delete)
         print(
             f"feeds publish: dry run: {len(todo.uploads)} to upload, {len(todo.unchanged)} "
             f"unchanged, {len(todo.deletions)} to delete{_left(todo.left)}; nothing was changed "
             f"in {where} ({time.perf_counter() - started:.2f} s)"
         )
         return EXIT_OK
-    outcome = execute(todo, folder, destination)
+    swept = destination.sweep({i.path for i in items} | todo.marker.owned() | {PUBLISHED})
+    if swept:
+        print(f"feeds publish: removed {len(swept)} temp files that a killed publish left")
+    outcome = execute(todo, folder, destination, previous)
     if args.verbose:
         for path in outcome.uploaded:
             print(f"uploaded {path}")
         for path in outcome.deleted:
             print(f"deleted {path}")
-        _publish_details(todo.unchanged, todo.left, verbose=True)
+    _publish_details(todo, where, verbose=args.verbose, delete=args.delete)
     for path, reason in outcome.failed:
         print(f"feeds: not published: {path}: {reason}", file=sys.stderr)
     for path in outcome.skipped:
@@ -625,16 +644,76 @@ def run_publish(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+REFUSED_SHOWN = 50
+
+
+def _survey(
+    destination: Destination, items: Sequence[Item], site: str, args: argparse.Namespace
+) -> tuple[Plan, bytes | None]:
+    """The plan of this publish and the publish manifest's bytes as they were. Raises Refused
+    when the destination is another site's or holds files feeds did not write."""
+    from feeds.publishing import PUBLISHED, Refused, claim, plan, read_manifest, to_check
+
+    label = destination.label
+    previous = destination.read(PUBLISHED)
+    record = None
+    if previous is not None:
+        try:
+            record = read_manifest(previous)
+        except ValueError as e:
+            print(
+                f"feeds: warning: {label}{PUBLISHED}: not a publish manifest feeds can trust "
+                f"({e}); every object is checked, and none it lists counts as feeds'",
+                file=sys.stderr,
+            )
+    record = claim(record, site, label, overwrite=args.overwrite)
+    if record is not None and not record.complete:
+        print(
+            f"feeds publish: the last publish to {label} did not finish: every object is "
+            "checked against what it holds"
+        )
+    paths, digest = to_check(items, record, delete=args.delete)
+    held = destination.inventory(paths, digest) if paths else {}
+    todo = plan(
+        items,
+        record,
+        held,
+        site=site,
+        delete=args.delete,
+        overwrite=args.overwrite,
+        headers=destination.headers,
+    )
+    if todo.refused:
+        raise Refused(
+            f"{label}: {_files(len(todo.refused))} that feeds did not write would be replaced; "
+            "nothing was published; --overwrite replaces them",
+            todo.refused,
+        )
+    return todo, previous
+
+
+def _files(count: int) -> str:
+    return f"{count} file" if count == 1 else f"{count} files"
+
+
 def _left(left: Sequence[str]) -> str:
     return f", {len(left)} left (no --delete)" if left else ""
 
 
-def _publish_details(unchanged: Sequence[str], left: Sequence[str], *, verbose: bool) -> None:
-    if verbose:
-        for path in unchanged:
-            print(f"unchanged {path}")
-        for path in left:
-            print(f"left {path} (no longer built; --delete removes it)")
+def _publish_details(todo: Plan, where: str, *, verbose: bool, delete: bool) -> None:
+    for path, why in todo.kept:
+        if delete:
+            print(f"feeds: warning: {where}{path}: {why}; not deleted", file=sys.stderr)
+        elif verbose:
+            print(f"forgotten {path} ({why}; --delete will not remove it)")
+    if not verbose:
+        return
+    for path in todo.unchanged:
+        print(f"{'adopted' if path in todo.adopted else 'unchanged'} {path}")
+    for path in todo.replaced:
+        print(f"replaced {path} (not written by feeds; --overwrite)")
+    for path in todo.left:
+        print(f"left {path} (no longer built; --delete removes it)")
 
 
 def _announce(settings: Settings, feeds: Sequence[str]) -> None:

@@ -7,13 +7,28 @@ are read back by ``feeds fetch``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+import os
+import re
+import stat
+import tempfile
+from collections.abc import Collection, Iterator
+from pathlib import Path, PurePosixPath
 
 from feeds.build import display
 from feeds.errors import FeedsError
-from feeds.publishing import PUBLISHED, Destination, DestinationError, Held, Item, parse_manifest
-from feeds.writing import atomic_write, safe_path, write_output
+from feeds.publishing import (
+    PUBLISHED,
+    TEMP_PREFIX,
+    Destination,
+    DestinationError,
+    Held,
+    is_safe,
+    read_manifest,
+)
+from feeds.writing import write_output
+
+# What a temp file of feeds before 0.2 looks like: tempfile.mkstemp's names beside the target.
+LEGACY_TEMP = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
 
 
 def open_destination(
@@ -42,7 +57,9 @@ def open_destination(
 class FolderDestination:
     """A folder that mirrors the output (rsync-like), e.g. the root of a static web server.
 
-    A folder stores no headers: the web server in front of it sets them."""
+    A folder stores no headers: the web server in front of it sets them. Files go in by a
+    rename from a temp file named ``.feeds-tmp-*`` beside them, so a reader never sees half a
+    file; temp files that a killed publish left are removed by the next one."""
 
     headers = False
 
@@ -50,41 +67,128 @@ class FolderDestination:
         self.folder = folder
         self.label = display(folder) + "/"
 
+    def _path(self, path: str) -> Path:
+        """``folder / path``, refused when ``path`` or a symlinked folder on the way would lead
+        out of the destination (the last part may be a symlink: it is replaced, not followed)."""
+        if not is_safe(path) and path != PUBLISHED:
+            raise FeedsError(f"unsafe path {path!r}")
+        target = self.folder.joinpath(*PurePosixPath(path).parts)
+        if not target.parent.resolve().is_relative_to(self.folder.resolve()):
+            raise FeedsError("a symlinked folder leads out of the destination")
+        return target
+
     def read(self, path: str) -> bytes | None:
         try:
-            return safe_path(self.folder, path).read_bytes()
+            return self._path(path).read_bytes()
         except FileNotFoundError:
             return None
         except (OSError, FeedsError) as e:
             raise DestinationError(f"cannot read {self.folder / path}: {_reason(e)}") from None
 
-    def inventory(self, items: Sequence[Item]) -> dict[str, Held]:
+    def inventory(self, paths: Collection[str], digest: Collection[str]) -> dict[str, Held]:
         held = {}
-        for item in items:
-            try:
-                data = self.read(item.path)
-            except DestinationError:
-                continue  # unreadable: uploaded again, and its own error reported if it fails
-            if data is not None:
-                held[item.path] = Held(sha256=hashlib.sha256(data).hexdigest())
+        for path in paths:
+            there = self._held(path)
+            if there is not None:
+                held[path] = there
         return held
+
+    def _held(self, path: str) -> Held | None:
+        """What is at ``path``: None when nothing (or a folder, which no rename can replace: its
+        upload fails and says so)."""
+        try:
+            target = self._path(path)
+            info = target.lstat()
+        except (OSError, FeedsError):
+            return None
+        if stat.S_ISDIR(info.st_mode):
+            return None
+        if not stat.S_ISREG(info.st_mode):
+            return Held(size=info.st_size, regular=False)
+        try:
+            data = target.read_bytes()
+        except OSError:
+            return Held(size=info.st_size)  # unreadable: equal to nothing
+        return Held(sha256=hashlib.sha256(data).hexdigest(), size=len(data))
 
     def put(self, path: str, data: bytes, content_type: str, cache_control: str) -> None:
         try:
-            atomic_write(safe_path(self.folder, path), data)
+            _replace(self._path(path), data)
         except (OSError, FeedsError) as e:
             raise DestinationError(f"cannot write {self.folder / path}: {_reason(e)}") from None
 
     def remove(self, path: str) -> None:
         try:
-            target = safe_path(self.folder, path)
-            target.unlink(missing_ok=True)
-            parent = target.parent
-            while parent != self.folder and not any(parent.iterdir()):
-                parent.rmdir()
-                parent = parent.parent
+            target = self._path(path)
+            if not stat.S_ISREG(target.lstat().st_mode):
+                raise FeedsError("not a regular file")
+            target.unlink()
+        except FileNotFoundError:
+            return
         except (OSError, FeedsError) as e:
             raise DestinationError(f"cannot remove {self.folder / path}: {_reason(e)}") from None
+        self._prune(target.parent)
+
+    def sweep(self, paths: Collection[str]) -> list[str]:
+        """Remove feeds' temp files from the folders of ``paths`` (and those folders, when that
+        leaves them empty: a killed publish may have made them)."""
+        names: dict[PurePosixPath, set[str]] = {}
+        for path in paths:
+            where = PurePosixPath(path)
+            names.setdefault(where.parent, set()).add(where.name)
+        removed = []
+        for parent, known in sorted(names.items(), key=lambda kv: -len(kv[0].parts)):
+            folder = self.folder.joinpath(*parent.parts)
+            if not folder.resolve().is_relative_to(self.folder.resolve()):
+                continue  # a symlinked folder that leads out: not ours to clean
+            for name in _temps(folder, known):
+                try:
+                    (folder / name).unlink()
+                except OSError:
+                    continue
+                removed.append((parent / name).as_posix())
+            self._prune(folder)
+        return removed
+
+    def _prune(self, folder: Path) -> None:
+        """Remove ``folder`` and its parents while they are empty, up to the destination."""
+        root = self.folder.resolve()
+        while folder.resolve() != root and folder.resolve().is_relative_to(root):
+            try:
+                folder.rmdir()
+            except OSError:
+                return  # not empty, or not there
+            folder = folder.parent
+
+
+def _temps(folder: Path, known: set[str]) -> list[str]:
+    """The temp files of feeds in ``folder``: ``.feeds-tmp-*``, and those feeds before 0.2 made
+    beside the files it writes (``.<name>.<8 characters>.tmp``)."""
+    try:
+        entries = list(os.scandir(folder)) if not folder.is_symlink() else []
+    except OSError:
+        return []
+    found = []
+    for entry in entries:
+        legacy = LEGACY_TEMP.fullmatch(entry.name)
+        ours = entry.name.startswith(TEMP_PREFIX) or (legacy and legacy["name"] in known)
+        if ours and entry.is_file(follow_symlinks=False):
+            found.append(entry.name)
+    return found
+
+
+def _replace(target: Path, data: bytes) -> None:
+    """Put ``data`` at ``target`` by a rename, so that it is there whole or not at all."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; static servers must read the files
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _reason(error: Exception) -> str:
@@ -96,10 +200,21 @@ def fetch(source: Destination, folder: Path) -> list[str]:
     an output folder with its own manifest, so ``feeds diff`` can compare with it. Files of an
     earlier fetch that are no longer published are removed. Nothing published: an empty list."""
     data = source.read(PUBLISHED)
-    record = parse_manifest(data)
-    if record is None and data is not None:
-        raise DestinationError(f"{source.label}{PUBLISHED}: not a publish manifest")
-    paths = sorted(record or {})
+    if data is None:
+        paths: list[str] = []
+    else:
+        try:
+            record = read_manifest(data)
+        except ValueError as e:
+            raise DestinationError(
+                f"{source.label}{PUBLISHED}: not a publish manifest: {e}"
+            ) from None
+        if not record.complete:
+            raise DestinationError(
+                f"{source.label}{PUBLISHED}: the last publish did not finish; "
+                "publish again, then fetch"
+            )
+        paths = sorted(record.objects)
 
     def documents() -> Iterator[tuple[str, bytes]]:
         for path in paths:

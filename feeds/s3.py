@@ -8,15 +8,22 @@ endpoint and region, come from boto3's usual sources: ``AWS_ACCESS_KEY_ID``,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 from feeds.errors import FeedsError
-from feeds.publishing import DestinationError, Held, Item
+from feeds.publishing import MD5, SHA256, DestinationError, Held
 
 CONNECT_TIMEOUT = 10
 READ_TIMEOUT = 60
 ATTEMPTS = 4  # one try and three retries of throttling, 5xx and connection errors
+HEAD_THREADS = 16
+SHA256_METADATA = "sha256"
+"""The user metadata (``x-amz-meta-sha256``) that feeds stores with each object: the SHA-256 of
+its bytes, which an ETag is not for every upload (multipart, SSE-KMS)."""
 
 
 class S3Destination:
@@ -60,29 +67,49 @@ class S3Destination:
             raise DestinationError(f"cannot read {self.label}{path}: {_reason(e)}") from None
         return data
 
-    def inventory(self, items: Sequence[Item]) -> dict[str, Held]:
-        """Objects whose ETag is the MD5 of the local bytes (one-part uploads), with the headers
-        a HEAD gives; others are not worth a request, they are uploaded anyway."""
-        wanted = {item.path: item for item in items}
-        held = {}
+    def inventory(self, paths: Collection[str], digest: Collection[str]) -> dict[str, Held]:
+        """What a listing and a HEAD of each object tell: size, the ``sha256`` metadata that feeds
+        stores with each object, the ETag when it is an MD5 (one-part uploads), the headers. An
+        object of ``digest`` without that metadata (uploaded by another tool or an older feeds)
+        is read, to hash it."""
+        wanted = set(paths)
         try:
             pages = self.client.get_paginator("list_objects_v2").paginate(
                 Bucket=self.bucket, Prefix=self.prefix
             )
-            for page in pages:
-                for listed in page.get("Contents", []):
-                    path = listed["Key"][len(self.prefix) :]
-                    item = wanted.get(path)
-                    if item is None or listed.get("ETag") != f'"{item.md5}"':
-                        continue
-                    head = self.client.head_object(Bucket=self.bucket, Key=listed["Key"])
-                    held[path] = Held(
-                        md5=item.md5,
-                        content_type=head.get("ContentType"),
-                        cache_control=head.get("CacheControl"),
-                    )
+            listed = [
+                key[len(self.prefix) :]
+                for page in pages
+                for key in (entry["Key"] for entry in page.get("Contents", []))
+                if key[len(self.prefix) :] in wanted
+            ]
+            with ThreadPoolExecutor(HEAD_THREADS) as pool:
+                found = list(pool.map(lambda path: self._held(path, path in digest), listed))
         except self.errors as e:
             raise DestinationError(f"cannot list {self.label}: {_reason(e)}") from None
+        return {path: held for path, held in zip(listed, found, strict=True) if held is not None}
+
+    def _held(self, path: str, digest: bool) -> Held | None:
+        try:
+            head = self.client.head_object(Bucket=self.bucket, Key=self._key(path))
+        except self.errors as e:
+            if _code(e) in ("NoSuchKey", "404"):
+                return None  # deleted since the listing
+            raise
+        sha256 = head.get("Metadata", {}).get(SHA256_METADATA)
+        etag = str(head.get("ETag", "")).strip('"')
+        held = Held(
+            sha256=sha256 if isinstance(sha256, str) and SHA256.fullmatch(sha256) else None,
+            md5=etag if MD5.fullmatch(etag) else None,
+            content_type=head.get("ContentType"),
+            cache_control=head.get("CacheControl"),
+            size=head.get("ContentLength"),
+        )
+        if held.sha256 is None and digest:
+            data = self.read(path)
+            if data is None:
+                return None
+            held = replace(held, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
         return held
 
     def put(self, path: str, data: bytes, content_type: str, cache_control: str) -> None:
@@ -93,6 +120,7 @@ class S3Destination:
                 Body=data,
                 ContentType=content_type,
                 CacheControl=cache_control,
+                Metadata={SHA256_METADATA: hashlib.sha256(data).hexdigest()},
             )
         except self.errors as e:
             raise DestinationError(f"cannot upload {self.label}{path}: {_reason(e)}") from None
@@ -102,6 +130,10 @@ class S3Destination:
             self.client.delete_object(Bucket=self.bucket, Key=self._key(path))
         except self.errors as e:
             raise DestinationError(f"cannot delete {self.label}{path}: {_reason(e)}") from None
+
+    def sweep(self, paths: Collection[str]) -> list[str]:
+        """Nothing to sweep: an object appears whole when its upload completes, or never."""
+        return []
 
 
 def _code(error: Exception) -> str:

@@ -4,19 +4,26 @@ through the real command; what the store holds is read back with boto3."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
+import os
+import random
 import re
 import shutil
+import signal
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from feeds.publishing import PUBLISHED, stage
+from feeds.publishing import PUBLISHED, read_manifest, stage
 from feeds.rendering.links import content_type
 from feeds.writing import listed_files
-from tests.conftest import EXAMPLES, record_text, run_cli
+from tests.conftest import EXAMPLES, ROOT, record_text, run_cli
 from tests.hub import running_hub
 from tests.s3server import S3Server, running_s3, s3_proxy
 
@@ -166,14 +173,21 @@ def test_objects_of_gone_feeds_are_removed_only_with_delete(site: Site) -> None:
     assert summary(out)[2:] == (0, 0, len(gone))
     assert gone <= set(site.stored())
 
+    # Replaced since by another tool (no sha256 metadata: its bytes are read and hashed).
+    client.put_object(Bucket=site.bucket, Key=site.prefix + "topics/space.json", Body=b"{}")
     code, out, err = site.publish("--delete", "-v")
     assert code == 0, err
-    assert summary(out)[2:] == (len(gone), 0, 0)
+    assert summary(out)[2:] == (len(gone) - 1, 0, 0)
+    assert (
+        f"feeds: warning: {site.dest}topics/space.json: changed since feeds published it; "
+        "not deleted" in err.splitlines()
+    )
     stored = site.stored()
-    assert not gone & set(stored)
+    assert gone & set(stored) == {"topics/space.json"}
+    assert stored["topics/space.json"] == b"{}"
     assert stored["robots.txt"] == b"mine"  # never published by feeds: never deleted
     assert set(json.loads(stored[PUBLISHED])["objects"]) == set(site.files())
-    assert {f"deleted {p}" for p in gone} <= set(out.splitlines())
+    assert {f"deleted {p}" for p in gone - {"topics/space.json"}} <= set(out.splitlines())
 
 
 def test_without_the_publish_manifest_equal_objects_are_found_by_etag(site: Site) -> None:
@@ -190,11 +204,12 @@ def test_objects_go_up_archive_pages_first_and_the_index_and_manifest_last(site:
         code, _, err = site.publish(endpoint=proxy.url)
     assert code == 0, err
     order = [put.removeprefix(f"/{site.bucket}/{site.prefix}") for put in proxy.puts()]
-    assert order[-1] == PUBLISHED
-    stages = [stage(path) for path in order[:-1]]
+    # The manifest first, marked unfinished, and last, complete.
+    assert order[0] == order[-1] == PUBLISHED
+    stages = [stage(path) for path in order[1:-1]]
     assert stages == sorted(stages)
     assert order.index("feed.xsl") < order.index("feeds.opml") < order.index("index.html")
-    assert set(order[:-1]) == set(site.files())
+    assert set(order[1:-1]) == set(site.files())
 
 
 def test_a_refused_upload_holds_back_the_index_and_a_second_run_finishes(site: Site) -> None:
@@ -217,7 +232,9 @@ def test_a_refused_upload_holds_back_the_index_and_a_second_run_finishes(site: S
     assert stored["index.html"] == old["index.html"]  # still lists only what is there
     assert stored["feeds.opml"] == old["feeds.opml"]
     assert "topics/oceans.atom" not in stored
-    assert stored[PUBLISHED] == old[PUBLISHED]
+    marker = read_manifest(stored[PUBLISHED])
+    assert not marker.complete  # so the next publish checks every object
+    assert marker.objects == read_manifest(old[PUBLISHED]).objects
     assert stored["topics/oceans.rss"] == site.files()["topics/oceans.rss"]  # the others went up
 
     code, out, err = site.publish("-v")
@@ -296,3 +313,92 @@ def test_an_unreachable_store_is_exit_3_and_names_it(site: Site) -> None:
     assert code == 3
     assert f"cannot read {site.dest}{PUBLISHED}" in err
     assert "nothing was published" in err
+
+
+def retitle(site: Site, title: str) -> None:
+    """Another title in the settings: every document of the next build changes."""
+    settings = site.root / "settings.yaml"
+    text = re.sub(r"^title: .*$", f"title: {title}", settings.read_text(), count=1, flags=re.M)
+    settings.write_text(text)
+
+
+def publish_killed_at_put(site: Site, count: int) -> int:
+    """Run ``feeds publish`` through a proxy that SIGKILLs it when its ``count``th upload
+    arrives (that upload, and any after it, never reach the store); its exit status."""
+    puts = itertools.count(1)
+    running: list[subprocess.Popen[bytes]] = []
+    ready = threading.Event()
+
+    def kill_at(method: str, path: str) -> bool:
+        if method != "PUT" or next(puts) < count:
+            return False
+        ready.wait(30)
+        running[0].send_signal(signal.SIGKILL)
+        return True
+
+    with s3_proxy(site.s3.url, kill_at) as proxy:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "feeds",
+                "publish",
+                site.dest,
+                "--settings",
+                str(site.root / "settings.yaml"),
+            ],
+            cwd=ROOT,
+            env={**os.environ, **site.s3.env(proxy.url)},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        running.append(process)
+        ready.set()
+        return process.wait(timeout=120)
+
+
+@pytest.mark.slow
+def test_s3_publish_after_killed_publish_restores_older_build_or_a_newer_one(site: Site) -> None:
+    rng = random.Random(3)
+    titles = ["Example News", "Example News Two", "Example News Three"]
+    for run, back in enumerate([True, False]):
+        site.prefix = f"run{run}/"
+        # Every document differs between the three builds.
+        first, killed, third = rng.sample(titles, 3)
+        retitle(site, first)
+        site.build()
+        assert site.publish()[0] == 0
+        retitle(site, killed)
+        site.build()
+        partly = site.files()
+        assert publish_killed_at_put(site, rng.randint(10, 80)) == -signal.SIGKILL
+        stored = site.stored()
+        assert any(stored.get(p) == partly[p] for p in partly if p != "feed.xsl")
+
+        retitle(site, first if back else third)
+        site.build()
+        code, _, err = site.publish("--delete")
+        assert code == 0, err
+        assert {k: v for k, v in site.stored().items() if k != PUBLISHED} == site.files()
+        assert summary(site.publish()[1])[:2] == (0, len(site.files()))
+
+
+def test_an_object_feeds_did_not_write_is_listed_and_nothing_is_published(site: Site) -> None:
+    client = site.s3.client()
+    client.put_object(Bucket=site.bucket, Key=site.prefix + "index.html", Body=b"<h1>Mine</h1>")
+    code, out, err = site.publish()
+    assert code == 2, out + err
+    assert re.search(r"^feeds: .*index\.html: not written by feeds", err, re.MULTILINE), err
+    assert site.stored() == {"index.html": b"<h1>Mine</h1>"}
+
+    code, out, err = site.publish("--overwrite")
+    assert code == 0, err
+    assert site.stored()["index.html"] == site.files()["index.html"]
+
+
+def test_every_object_carries_the_sha256_of_its_bytes(site: Site) -> None:
+    assert site.publish()[0] == 0
+    client = site.s3.client()
+    for path, data in site.files().items():
+        head = client.head_object(Bucket=site.bucket, Key=site.prefix + path)
+        assert head["Metadata"] == {"sha256": hashlib.sha256(data).hexdigest()}, path
