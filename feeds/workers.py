@@ -25,6 +25,7 @@ from typing import Any
 import anyio.to_thread
 
 from feeds.app import SNAPSHOT_DIR, FeedServer
+from feeds.protocol import uvicorn_options
 from feeds.settings import Settings
 from feeds.store import Store
 
@@ -145,6 +146,7 @@ def serve(
             server_header=False,
             log_config=LOG_CONFIG,
             access_log=access_log,
+            **uvicorn_options(),
         )
     finally:
         try:
