@@ -30,7 +30,17 @@ from feeds.errors import FeedsError
 from feeds.grouping import EPOCH
 from feeds.rendering import FORMATS
 from feeds.rendering.links import INDEX, feed_path, feed_url
-from feeds.serving import Document, Snapshot, choose, make_snapshot, not_modified
+from feeds.serving import (
+    Document,
+    History,
+    Snapshot,
+    choose,
+    load_history,
+    make_snapshot,
+    not_modified,
+    save_history,
+    updated_history,
+)
 from feeds.settings import Settings, load_settings
 from feeds.store import Published, current, load
 from feeds.websub import link_header
@@ -60,6 +70,12 @@ def describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+def history_file(settings: Settings) -> Path:
+    """Where the server keeps each path's digest and Last-Modified between runs: beside the
+    build cache (``.feeds-cache.served.json`` by default), never in the output folder."""
+    return settings.cache_file.with_suffix(".served.json")
+
+
 class FeedServer:
     """The current snapshot and how to replace it; one per app (and per worker process)."""
 
@@ -71,6 +87,9 @@ class FeedServer:
         self.build_error: str | None = None
         self.watch_errors: dict[str, str] = {}
         self.builds = 0
+        self.history: History = {}
+        self._history_file: Path | None = None
+        self._history_problem: str | None = None
         self._dirty = asyncio.Event()
         self._records_moved = asyncio.Event()
         # Changes of the settings file seen, and how many of them the settings in use follow:
@@ -139,6 +158,7 @@ class FeedServer:
             "feeds": result.feed_count,
             "documents": len(result.files),
         }
+        history = self._load_history(history_file(settings))
         snapshot = make_snapshot(
             result.files,
             previous=previous,
@@ -148,7 +168,9 @@ class FeedServer:
             sealed=result.sealed(),
             stats=stats,
             links=_links(settings, result),
+            history=history,
         )
+        self._save_history(updated_history(history, snapshot))
         changed = sum(
             1
             for path, doc in snapshot.documents.items()
@@ -162,6 +184,36 @@ class FeedServer:
             changed,
         )
         return snapshot
+
+    def _load_history(self, path: Path) -> History:
+        if path != self._history_file:  # at startup, and when the cache setting moved
+            self._history_file = path
+            self.history, problem = load_history(path)
+            if problem is not None:
+                log.warning(
+                    "%s: ignored, Last-Modified starts afresh: %s (it is written anew)",
+                    display(path),
+                    problem,
+                )
+        return self.history
+
+    def _save_history(self, history: History) -> None:
+        """Saved before the snapshot is served, so no run serves a time the next cannot see."""
+        if history == self.history or self._history_file is None:
+            return
+        self.history = history
+        try:
+            save_history(self._history_file, history)
+        except OSError as e:
+            if str(e) != self._history_problem:  # once per problem, not every build
+                log.warning(
+                    "%s: cannot save, Last-Modified is kept in memory only: %s",
+                    display(self._history_file),
+                    e,
+                )
+            self._history_problem = str(e)
+        else:
+            self._history_problem = None
 
     def request_rebuild(self, *, settings_changed: bool) -> None:
         self._settings_changes += settings_changed

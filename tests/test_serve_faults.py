@@ -14,13 +14,24 @@ import os
 import shutil
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
+from feeds.serving import (
+    History,
+    Snapshot,
+    http_date,
+    load_history,
+    make_snapshot,
+    not_modified,
+    save_history,
+)
 from tests.conftest import EXAMPLES, record_text
 from tests.live import LiveServer, live_server
 
@@ -204,6 +215,147 @@ def test_healthz_stale_while_the_watcher_cannot_start_then_recovers(
     add_record(site / "records", "watched-again.txt", "Seen by the restarted watcher")
     settle(server, workers, lambda r: healthy(r) and r[1]["records"] == 16)
     assert b"Seen by the restarted watcher" in get(server, "/all.atom")[2]
+
+
+NOON = datetime(2026, 1, 1, 12, tzinfo=UTC)
+ENTRY = NOON - timedelta(days=30)  # the newest entry's date: Last-Modified at a first start
+
+
+def snapshot(
+    files: Mapping[str, bytes],
+    now: datetime,
+    previous: Snapshot | None = None,
+    history: History | None = None,
+) -> Snapshot:
+    return make_snapshot(
+        files,
+        previous=previous,
+        now=now,
+        first_seen=lambda path, body: ENTRY,
+        max_age=60,
+        stats={},
+        history=history,
+    )
+
+
+def modified(snapshot: Snapshot, path: str = "/a.rss") -> datetime:
+    return snapshot.documents[path].last_modified
+
+
+def test_bytes_changed_twice_within_a_second_get_a_later_last_modified() -> None:
+    first = snapshot(
+        {"a.rss": b"one"}, NOON + timedelta(seconds=0.2), snapshot({"a.rss": b"0"}, NOON)
+    )
+    second = snapshot({"a.rss": b"two"}, NOON + timedelta(seconds=0.7), first)
+    assert modified(second) > modified(first)
+    document = second.documents["/a.rss"]
+    assert not not_modified(document.identity, document.last_modified, None, http_date(NOON))
+
+
+def test_a_clock_set_back_never_moves_last_modified_back() -> None:
+    first = snapshot({"a.rss": b"one"}, NOON, snapshot({"a.rss": b"0"}, NOON))
+    second = snapshot({"a.rss": b"two"}, NOON - timedelta(hours=1), first)
+    assert modified(second) == NOON + timedelta(seconds=1)
+
+
+def test_the_history_keeps_unchanged_bytes_dated_and_moves_changed_ones_forward() -> None:
+    earlier = snapshot({"same.rss": b"same", "changed.rss": b"old"}, NOON)
+    history = {
+        "/same.rss": (earlier.documents["/same.rss"].digest, NOON - timedelta(days=3)),
+        "/changed.rss": (earlier.documents["/changed.rss"].digest, NOON + timedelta(days=1)),
+    }
+    files = {"same.rss": b"same", "changed.rss": b"new", "new.rss": b"new"}
+    started = snapshot(files, NOON, history=history)
+    assert modified(started, "/same.rss") == NOON - timedelta(days=3)
+    # Served a day ahead by a clock that was wrong: still later than that.
+    assert modified(started, "/changed.rss") == NOON + timedelta(days=1, seconds=1)
+    assert modified(started, "/new.rss") == ENTRY
+
+
+def test_the_history_file_round_trips_and_damage_is_reported_not_raised(tmp_path: Path) -> None:
+    path = tmp_path / "served.json"
+    history = {"/a.rss": ("0123abcd", NOON), "/b/c.atom": ("4567ef01", ENTRY)}
+    save_history(path, history)
+    assert load_history(path) == (history, None)
+    assert [p.name for p in tmp_path.iterdir()] == ["served.json"]
+    assert load_history(tmp_path / "missing.json") == ({}, None)
+    for damage in (
+        b"",
+        b"\xff\xfe",
+        b"[]",
+        b'{"version": 2, "paths": {}}',
+        b'{"version": 1, "paths": {"/a.rss": ["0123abcd"]}}',
+        b'{"version": 1, "paths": {"/a.rss": [7, 1]}}',
+        b'{"version": 1, "paths": {"/a.rss": ["0123abcd", 1e300]}}',
+        b'{"version": 1, "paths": []}',
+    ):
+        path.write_bytes(damage)
+        loaded, problem = load_history(path)
+        assert loaded == {}, damage
+        assert problem, damage
+    path.unlink()
+    path.mkdir()
+    assert load_history(path)[0] == {}
+
+
+def stop(server: LiveServer) -> None:
+    server.process.terminate()
+    server.process.wait(timeout=10)
+
+
+def last_modified(server: LiveServer, path: str) -> str:
+    status, headers, _ = get(server, path)
+    assert status == 200
+    return headers["last-modified"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", MODES)
+def test_last_modified_never_goes_back_across_restarts(
+    site: Path, serve: Callable[..., LiveServer], workers: int
+) -> None:
+    touched, untouched = "/topics/c-plus-plus.atom", "/topics/space.atom"
+    server = serve("--no-watch", "--workers", str(workers))
+    port = urlsplit(server.url).port
+    first = {path: last_modified(server, path) for path in (touched, untouched)}
+    stop(server)
+
+    record = site / "records" / "005_cpp-safety-profiles.txt"
+    record.write_text(record.read_text().replace('excerpt: "', 'excerpt: "Edited. ', 1))
+    server = serve("--no-watch", "--workers", str(workers), port=port)
+    second = {path: last_modified(server, path) for path in (touched, untouched)}
+    assert second[untouched] == first[untouched]
+    assert parsedate_to_datetime(second[touched]) > parsedate_to_datetime(first[touched])
+    # A client that revalidates with the date only must get the changed bytes.
+    status, _, body = get(server, touched, **{"If-Modified-Since": first[touched]})
+    assert status == 200
+    assert b"Edited." in body
+    assert get(server, untouched, **{"If-Modified-Since": first[untouched]})[0] == 304
+    stop(server)
+
+    server = serve("--no-watch", "--workers", str(workers), port=port)
+    third = {path: last_modified(server, path) for path in (touched, untouched)}
+    assert third == second
+    assert get(server, touched, **{"If-Modified-Since": second[touched]})[0] == 304
+
+
+@pytest.mark.slow
+def test_a_damaged_last_modified_file_is_ignored_with_one_warning(
+    site: Path, serve: Callable[..., LiveServer]
+) -> None:
+    server = serve("--no-watch")
+    before = last_modified(server, "/all.atom")
+    stop(server)
+    (state,) = site.glob(".feeds-*served*")
+    state.write_bytes(b'{"version": 1, "paths": {"/all.atom": ["\xff')
+
+    server = serve("--no-watch", port=urlsplit(server.url).port)
+    assert last_modified(server, "/all.atom") == before  # the newest entry's date, as at first
+    warnings = [line for line in server.log.read_text().splitlines() if str(state) in line]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith("WARNING:")
+    assert json.loads(state.read_bytes())["version"] == 1  # written anew, whole
+    assert sorted(p.name for p in site.iterdir() if "served" in p.name) == [state.name]
 
 
 def rss_kib(pids: list[int]) -> int:
