@@ -38,6 +38,7 @@ from feeds.serving import (
     load_history,
     make_snapshot,
     not_modified,
+    remove_leftovers,
     save_history,
     updated_history,
 )
@@ -189,6 +190,7 @@ class FeedServer:
         if path != self._history_file:  # at startup, and when the cache setting moved
             self._history_file = path
             self.history, problem = load_history(path)
+            remove_leftovers(path)
             if problem is not None:
                 log.warning(
                     "%s: ignored, Last-Modified starts afresh: %s (it is written anew)",

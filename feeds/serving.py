@@ -8,11 +8,14 @@ history is kept across restarts in a small file (:func:`load_history`, :func:`sa
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import gzip
 import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -31,6 +34,8 @@ Headers = tuple[tuple[bytes, bytes], ...]
 History = Mapping[str, tuple[str, datetime]]
 """Every path ever served (``/all.rss``) -> the digest and Last-Modified it was last served with."""
 HISTORY_VERSION = 1
+# A history is written in milliseconds: a temporary file this old was left by a killed process.
+LEFTOVER_SECONDS = 60.0
 SECOND = timedelta(seconds=1)
 
 
@@ -137,6 +142,15 @@ def load_history(path: Path) -> tuple[dict[str, tuple[str, datetime]], str | Non
     except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError) as e:
         return {}, f"{type(e).__name__}: {e}" if not isinstance(e, OSError) else str(e)
     return history, None
+
+
+def remove_leftovers(path: Path) -> None:
+    """Remove the temporary files of :func:`save_history` that killed processes left."""
+    limit = time.time() - LEFTOVER_SECONDS
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*"):
+        with contextlib.suppress(OSError):
+            if leftover.stat().st_mtime < limit:
+                leftover.unlink()
 
 
 def save_history(path: Path, history: History) -> None:
