@@ -8,6 +8,7 @@ refused with memory flat.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -65,16 +66,12 @@ def site(tmp_path: Path) -> Path:
 @pytest.fixture
 def serve(site: Path) -> Iterator[Callable[..., LiveServer]]:
     """Start ``feeds serve`` on the site with these options; stopped after the test."""
-    servers: list[Any] = []
+    with contextlib.ExitStack() as servers:
 
-    def start(*args: str, port: int | None = None) -> LiveServer:
-        context = live_server(site / "settings.yaml", *args, port=port)
-        servers.append(context)
-        return context.__enter__()
+        def start(*args: str, port: int | None = None) -> LiveServer:
+            return servers.enter_context(live_server(site / "settings.yaml", *args, port=port))
 
-    yield start
-    for context in reversed(servers):
-        context.__exit__(None, None, None)
+        yield start
 
 
 def get(server: LiveServer, path: str, **headers: str) -> Answer:
