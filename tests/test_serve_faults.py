@@ -420,3 +420,30 @@ def test_a_100_mb_request_head_is_refused_with_memory_flat(
     assert grown < 30 << 10, f"RSS grew by {grown} KiB"
     assert get(server, "/all.rss")[0] == 200
     settle(server, workers, healthy)
+    # Under the bound all is answered: a 60 KB head sent in pieces, then two more pipelined.
+    answers = exchange(server, [b"X-Pad: " + b"p" * 1000 + b"\r\n"] * 60, pipelined=2)
+    assert answers.count(b"HTTP/1.1 200 OK\r\n") == 3, answers[:300]
+    # Over it, even whole in one write: refused before the app sees it.
+    answers = exchange(server, [b"X-Pad: " + b"p" * 70_000 + b"\r\n"], pipelined=1)
+    assert answers.startswith(b"HTTP/1.1 431 ") or not answers, answers[:300]
+
+
+def exchange(server: LiveServer, pieces: list[bytes], pipelined: int) -> bytes:
+    """A GET whose header lines are sent one piece a write, the last with ``pipelined`` more
+    GETs (the last closing the connection); everything the server answered (until it closed
+    the connection, maybe before all was sent)."""
+    parts = urlsplit(server.url)
+    get = b"GET /feeds.opml HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    last = get + b"Connection: close\r\n\r\n"
+    received = b""
+    with socket.create_connection((parts.hostname or "", parts.port or 80), timeout=10) as s:
+        writes = [get + pieces[0], *pieces[1:]]
+        writes[-1] += b"\r\n" + (get + b"\r\n") * (pipelined - 1) + last
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            for data in writes:
+                s.sendall(data)
+                time.sleep(0.001)
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := s.recv(1 << 16):
+                received += chunk
+    return received
