@@ -202,7 +202,9 @@ def test_healthz_stale_while_the_watcher_cannot_start_then_recovers(
     records = os.fsencode(site / "records")
     os.mkdir(records + b"/d\xff")
     reports = settle(server, workers, stale)
-    assert all("watch" in health["last_error"] for _, health in reports)
+    assert all("watching" in health["last_error"] for _, health in reports)
+    lines = server.log.read_text().splitlines()
+    assert any(line.startswith("ERROR:") and "watching" in line for line in lines)
     assert served(server, PATHS, workers) == before
 
     os.rename(records + b"/d\xff", records + b"/d")
