@@ -10,7 +10,8 @@ import asyncio
 import contextlib
 import logging
 import os
-from collections.abc import AsyncIterator, Mapping
+import traceback
+from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,13 +24,24 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from feeds.build import BuildResult, build
+from feeds.build import BuildResult, build, display
 from feeds.dates import rfc3339
 from feeds.errors import FeedsError
 from feeds.grouping import EPOCH
 from feeds.rendering import FORMATS
 from feeds.rendering.links import INDEX, feed_path, feed_url
-from feeds.serving import Document, Snapshot, choose, make_snapshot, not_modified
+from feeds.serving import (
+    Document,
+    History,
+    Snapshot,
+    choose,
+    load_history,
+    make_snapshot,
+    not_modified,
+    remove_leftovers,
+    save_history,
+    updated_history,
+)
 from feeds.settings import Settings, load_settings
 from feeds.store import Published, current, load
 from feeds.websub import link_header
@@ -41,6 +53,28 @@ DEBOUNCE_SECONDS = 0.2
 # How often a worker looks for a new build: a readlink, so even 4 a second cost nothing.
 POLL_SECONDS = 0.25
 SNAPSHOT_DIR = "FEEDS_SNAPSHOT_DIR"
+# The first and the longest wait before a watcher that failed is started again. While it is
+# down, each attempt also rebuilds, so changes are still picked up, only later.
+WATCH_RETRY_SECONDS = (0.5, 8.0)
+# A running watcher reports this often even when nothing changed: the proof that it runs.
+WATCH_HEARTBEAT_MS = 1000
+TRACE_FRAMES = 8
+
+
+def describe(error: BaseException) -> str:
+    """One line for an exception: our own errors say what and where; anything else (a bug, or
+    an input nothing checks) also gets its type, since the message alone is often cryptic."""
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        error = error.exceptions[0]  # watchfiles raises through a task group
+    if isinstance(error, FeedsError | OSError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def history_file(settings: Settings) -> Path:
+    """Where the server keeps each path's digest and Last-Modified between runs: beside the
+    build cache (``.feeds-cache.served.json`` by default), never in the output folder."""
+    return settings.cache_file.with_suffix(".served.json")
 
 
 class FeedServer:
@@ -51,33 +85,62 @@ class FeedServer:
         self.settings_file = settings_file.resolve() if settings_file else None
         self.write = write
         self.snapshot: Snapshot | None = None
-        self.last_error: str | None = None
+        self.build_error: str | None = None
+        self.watch_errors: dict[str, str] = {}
         self.builds = 0
+        self.history: History = {}
+        self._history_file: Path | None = None
+        self._history_problem: str | None = None
         self._dirty = asyncio.Event()
         self._records_moved = asyncio.Event()
-        self._reload_settings = False
+        # Changes of the settings file seen, and how many of them the settings in use follow:
+        # a file that failed to load is read again at every rebuild until it loads.
+        self._settings_changes = 0
+        self._settings_read = 0
+
+    @property
+    def last_error(self) -> str | None:
+        """Why what is served may be out of date: the last rebuild failed, a watcher is down."""
+        errors = [self.build_error, *self.watch_errors.values()]
+        return "; ".join(error for error in errors if error is not None) or None
 
     async def rebuild(self) -> bool:
-        """Build and swap in a new snapshot; on failure keep serving the last good one."""
+        """Build and swap in a new snapshot. On any failure keep serving the last good one and
+        report why, except for the first build, whose failure stops the server."""
+        changes = self._settings_changes
         settings = self.settings
+        stage = "build"
         try:
-            if self._reload_settings and self.settings_file is not None:
-                self._reload_settings = False
-                settings = load_settings(self.settings_file)
+            if changes != self._settings_read and self.settings_file is not None:
+                stage = display(self.settings_file)
+                settings = await anyio.to_thread.run_sync(load_settings, self.settings_file)
+                stage = "build"
             snapshot = await anyio.to_thread.run_sync(self._build, settings, self.snapshot)
-        except (FeedsError, OSError) as e:
-            self.last_error = str(e)
+        except Exception as e:
             if self.snapshot is None:
                 raise
-            log.error("rebuild failed, still serving the previous build: %s", e)
+            self._failed(stage, e)
             return False
+        self._settings_read = changes
         if settings.records != self.settings.records:
             self._records_moved.set()  # the watcher follows the settings to the new folder
         self.settings = settings
         self.snapshot = snapshot  # one assignment: a request sees the old set or the new one
-        self.last_error = None
+        self.build_error = None
         self.builds += 1
         return True
+
+    def _failed(self, stage: str, e: Exception) -> None:
+        error = describe(e)
+        trace = ""
+        if not isinstance(e, FeedsError | OSError):
+            error = f"{stage}: {error}"
+            # A bug, or an input nothing checks: where it was raised, once per new error. The
+            # innermost frames only: a RecursionError has a thousand.
+            if error != self.build_error:
+                trace = "\n" + "".join(traceback.format_exception(e, limit=-TRACE_FRAMES))
+        self.build_error = error
+        log.error("rebuild failed, still serving the previous build: %s%s", error, trace.rstrip())
 
     def _build(self, settings: Settings, previous: Snapshot | None) -> Snapshot:
         result = build(settings)
@@ -96,6 +159,7 @@ class FeedServer:
             "feeds": result.feed_count,
             "documents": len(result.files),
         }
+        history = self._load_history(history_file(settings))
         snapshot = make_snapshot(
             result.files,
             previous=previous,
@@ -105,7 +169,9 @@ class FeedServer:
             sealed=result.sealed(),
             stats=stats,
             links=_links(settings, result),
+            history=history,
         )
+        self._save_history(updated_history(history, snapshot))
         changed = sum(
             1
             for path, doc in snapshot.documents.items()
@@ -120,54 +186,132 @@ class FeedServer:
         )
         return snapshot
 
+    def _load_history(self, path: Path) -> History:
+        if path != self._history_file:  # at startup, and when the cache setting moved
+            self._history_file = path
+            self.history, problem = load_history(path)
+            remove_leftovers(path)
+            if problem is not None:
+                log.warning(
+                    "%s: ignored, Last-Modified starts afresh: %s (it is written anew)",
+                    display(path),
+                    problem,
+                )
+        return self.history
+
+    def _save_history(self, history: History) -> None:
+        """Saved before the snapshot is served, so no run serves a time the next cannot see."""
+        if history == self.history or self._history_file is None:
+            return
+        self.history = history
+        try:
+            save_history(self._history_file, history)
+        except OSError as e:
+            if str(e) != self._history_problem:  # once per problem, not every build
+                log.warning(
+                    "%s: cannot save, Last-Modified is kept in memory only: %s",
+                    display(self._history_file),
+                    e,
+                )
+            self._history_problem = str(e)
+        else:
+            self._history_problem = None
+
     def request_rebuild(self, *, settings_changed: bool) -> None:
-        self._reload_settings |= settings_changed
+        self._settings_changes += settings_changed
         self._dirty.set()
+
+    async def status_changed(self) -> None:
+        """Called when ``last_error`` changed outside a rebuild (a watcher failed or runs
+        again). The builder of several workers publishes it to them."""
 
     async def rebuild_on_request(self) -> None:
         while True:
             await self._dirty.wait()
             await asyncio.sleep(DEBOUNCE_SECONDS)  # let a burst of saves settle into one build
             self._dirty.clear()
-            await self.rebuild()
+            try:
+                await self.rebuild()
+            except Exception:  # rebuild() reports its own failures: this would be a bug in it
+                log.exception("rebuild failed")
 
     async def watch(self) -> None:
-        """Rebuild when the records folder or the settings file changes."""
+        """Rebuild when the records folder or the settings file changes, for as long as the
+        server runs: a watcher that fails is started again."""
         from watchfiles import awatch
 
-        async def records() -> None:
-            while True:
-                watched = self.settings.records
-                try:
-                    async for _ in awatch(
-                        watched, stop_event=self._records_moved, debounce=100, step=50
-                    ):
-                        self.request_rebuild(settings_changed=False)
-                except (OSError, RuntimeError) as e:  # the folder is gone; wait for it
-                    log.warning("cannot watch %s: %s", watched, e)
-                    await asyncio.sleep(1)
-                    self.request_rebuild(settings_changed=False)
-                if self._records_moved.is_set():
-                    self._records_moved.clear()
-                    # Files written before the new watch started are caught by one more build.
-                    self.request_rebuild(settings_changed=False)
+        def records(folder: Path) -> AsyncIterator[set[Any]]:
+            return awatch(
+                folder,
+                stop_event=self._records_moved,
+                debounce=100,
+                step=50,
+                rust_timeout=WATCH_HEARTBEAT_MS,
+                yield_on_timeout=True,
+            )
 
-        async def settings_file(path: Path) -> None:
+        def settings_file(folder: Path) -> AsyncIterator[set[Any]]:
             # Editors replace files by renaming, so the folder is watched, not the file.
-            async for _ in awatch(
-                path.parent,
+            path = self.settings_file
+            return awatch(
+                folder,
                 recursive=False,
                 watch_filter=lambda _, changed: Path(changed) == path,
                 debounce=100,
                 step=50,
-            ):
-                self.request_rebuild(settings_changed=True)
+                rust_timeout=WATCH_HEARTBEAT_MS,
+                yield_on_timeout=True,
+            )
 
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(self.rebuild_on_request)
-            tasks.start_soon(records)
+            tasks.start_soon(self._keep_watching, lambda: self.settings.records, records, False)
             if self.settings_file is not None:
-                tasks.start_soon(settings_file, self.settings_file)
+                folder = self.settings_file.parent
+                tasks.start_soon(self._keep_watching, lambda: folder, settings_file, True)
+
+    async def _keep_watching(
+        self,
+        folder: Callable[[], Path],
+        watch: Callable[[Path], AsyncIterator[set[Any]]],
+        settings_changed: bool,
+    ) -> None:
+        """Run ``watch`` on ``folder()`` and request a rebuild on each change, for ever.
+
+        Whatever the watcher raises (watchfiles' own errors included) is logged and reported
+        as ``last_error``; the watcher is started again after a wait that doubles up to
+        :data:`WATCH_RETRY_SECONDS`, each attempt with a rebuild. Once it runs again (it
+        reports in at least every :data:`WATCH_HEARTBEAT_MS`), one more rebuild catches what
+        changed while it was down, and the error is cleared."""
+        key = "settings" if settings_changed else "records"
+        wait = WATCH_RETRY_SECONDS[0]
+        while True:
+            watched = folder()
+            try:
+                async for changes in watch(watched):
+                    if key in self.watch_errors:
+                        del self.watch_errors[key]
+                        log.info("watching %s again", display(watched))
+                        wait = WATCH_RETRY_SECONDS[0]
+                        self.request_rebuild(settings_changed=settings_changed)
+                        await self.status_changed()
+                    elif changes:
+                        self.request_rebuild(settings_changed=settings_changed)
+                if not settings_changed and self._records_moved.is_set():
+                    self._records_moved.clear()
+                    # Files written before the new watch started are caught by one more build.
+                    self.request_rebuild(settings_changed=False)
+                    continue
+                raise RuntimeError("the watcher stopped")
+            except Exception as e:
+                error = f"watching {display(watched)}: {describe(e)}"
+                if self.watch_errors.get(key) != error:  # once per problem, not every attempt
+                    log.error("%s; trying again, rebuilding meanwhile", error)
+                    self.watch_errors[key] = error
+                    await self.status_changed()
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, WATCH_RETRY_SECONDS[1])
+                self.request_rebuild(settings_changed=settings_changed)
 
 
 def _first_seen(settings: Settings, result: BuildResult) -> Any:
@@ -205,8 +349,10 @@ class Source(Protocol):
     """What the app serves from: a builder (:class:`FeedServer`) or a worker (:class:`Follower`)."""
 
     snapshot: Snapshot | None
-    last_error: str | None
     builds: int
+
+    @property
+    def last_error(self) -> str | None: ...
 
 
 class FeedsApp(Starlette):
@@ -288,16 +434,18 @@ def _app(server: Source, lifespan: Any) -> FeedsApp:
     """The Starlette app serving ``server``'s snapshot, with ``/healthz`` and plain 404/405s."""
 
     async def healthz(request: Request) -> Response:
-        snapshot = server.snapshot
+        snapshot, error = server.snapshot, server.last_error
         body: dict[str, Any] = {
-            "status": "ok" if server.last_error is None else "stale",
+            "status": "ok" if error is None else "stale",
             "last_build": rfc3339(snapshot.built_at) if snapshot else None,
             "builds": server.builds,
-            "last_error": server.last_error,
+            "last_error": error,
             "pid": os.getpid(),
             **(snapshot.stats if snapshot else {}),
         }
-        return JSONResponse(body, headers={"cache-control": "no-store"})
+        # 503 when stale, so that a monitor that looks at the status alone notices.
+        status = 200 if error is None else 503
+        return JSONResponse(body, status, headers={"cache-control": "no-store"})
 
     async def not_found(request: Request, exc: Exception) -> Response:
         if isinstance(exc, HTTPException) and exc.status_code != 404:
@@ -363,10 +511,11 @@ class Follower:
             try:
                 await self.refresh()
                 self._problem = None
-            except FeedsError as e:
-                if str(e) != self._problem:  # once per problem, not every poll
-                    log.error("still serving %s: %s", self.generation, e)
-                self._problem = self.last_error = str(e)
+            except Exception as e:  # whatever it is, the worker goes on serving and polling
+                problem = describe(e)
+                if problem != self._problem:  # once per problem, not every poll
+                    log.error("still serving %s: %s", self.generation, problem)
+                self._problem = self.last_error = problem
 
 
 def from_snapshot_dir() -> Starlette:

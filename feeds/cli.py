@@ -510,6 +510,7 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from feeds.app import create_app
+    from feeds.protocol import uvicorn_options
 
     settings = _settings(args)
     if not settings.records.is_dir():
@@ -538,6 +539,7 @@ def run_serve(args: argparse.Namespace) -> int:
         server_header=False,
         log_config=None,
         access_log=args.access_log,
+        **uvicorn_options(),
     )
     return EXIT_OK
 

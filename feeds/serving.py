@@ -1,18 +1,26 @@
 """What the app serves, computed once per build: bodies, compressed variants, validators, headers.
 
-Pure: a :class:`Snapshot` depends on the built files, the previous snapshot and ``now`` only, so
-the rules (an ETag is the hash of the bytes, Last-Modified moves only when the bytes change) are
-tested without a server or a clock.
+Pure: a :class:`Snapshot` depends on the built files, the previous snapshot, the history of what
+was served and ``now`` only, so the rules (an ETag is the hash of the bytes, Last-Modified moves
+only when the bytes change, and only forward) are tested without a server or a clock. The
+history is kept across restarts in a small file (:func:`load_history`, :func:`save_history`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import gzip
 import hashlib
+import json
+import os
+import tempfile
+import time
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
+from pathlib import Path
 
 from feeds.rendering.links import INDEX, cache_control, content_type
 
@@ -23,6 +31,12 @@ MIN_COMPRESS = 1024
 STYLED = (".rss", ".atom")
 BROWSER_TYPE = b"application/xml; charset=utf-8"
 Headers = tuple[tuple[bytes, bytes], ...]
+History = Mapping[str, tuple[str, datetime]]
+"""Every path ever served (``/all.rss``) -> the digest and Last-Modified it was last served with."""
+HISTORY_VERSION = 1
+# A history is written in milliseconds: a temporary file this old was left by a killed process.
+LEFTOVER_SECONDS = 60.0
+SECOND = timedelta(seconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,29 +80,96 @@ def make_snapshot(
     stats: Mapping[str, int],
     sealed: Container[str] = (),
     links: Mapping[str, str] | None = None,
+    history: History | None = None,
 ) -> Snapshot:
     """The snapshot of a build.
 
     A document whose bytes did not change keeps its variants and Last-Modified from
-    ``previous``. A changed or new one gets ``now`` after a rebuild; at startup (no
-    ``previous``) it gets ``first_seen(path, body)``, the time the existing output recorded or
-    the newest entry's time. Documents in ``sealed`` (archive pages that never change again)
-    are cached for a year. ``links`` gives the ``Link`` header of the documents that have one.
+    ``previous``, or its Last-Modified from ``history`` (what an earlier run served). A changed
+    one gets ``now``, and a path never served before gets ``now`` after a rebuild and at
+    startup ``first_seen(path, body)``: the time the existing output recorded or the newest
+    entry's time. Last-Modified never goes back: changed bytes get at least one second more
+    than the path was last served with, so no If-Modified-Since can match them. Documents in
+    ``sealed`` (archive pages that never change again) are cached for a year. ``links`` gives
+    the ``Link`` header of the documents that have one.
     """
     documents: dict[str, Document] = {}
+    history = history or {}
     for path, body in files.items():
+        key = "/" + path
         digest = hashlib.sha256(body).hexdigest()[:32]
-        old = previous.documents.get("/" + path) if previous else None
+        old = previous.documents.get(key) if previous else None
         if old is not None and old.digest == digest:
-            documents["/" + path] = old
+            documents[key] = old
             continue
-        changed = now if previous is not None else first_seen(path, body)
+        served = history.get(key)
+        if served is not None and served[0] == digest:
+            changed = served[1]
+        else:
+            known = previous is not None or served is not None
+            changed = _whole_seconds(now if known else first_seen(path, body))
+            for last in (old.last_modified if old else None, served[1] if served else None):
+                if last is not None and changed <= last:
+                    changed = last + SECOND
         policy = cache_control(max_age, immutable=path in sealed)
         link = links.get(path) if links else None
-        documents["/" + path] = make_document(
-            path, body, digest, _whole_seconds(changed), policy, link
-        )
+        documents[key] = make_document(path, body, digest, changed, policy, link)
     return Snapshot(documents=documents, built_at=now, stats=dict(stats))
+
+
+def updated_history(history: History, snapshot: Snapshot) -> dict[str, tuple[str, datetime]]:
+    """``history`` with what ``snapshot`` serves; paths no longer served are kept, so that one
+    that comes back never goes back in time."""
+    merged = dict(history)
+    for path, document in snapshot.documents.items():
+        merged[path] = (document.digest, document.last_modified)
+    return merged
+
+
+def load_history(path: Path) -> tuple[dict[str, tuple[str, datetime]], str | None]:
+    """The history saved in ``path`` and, when it cannot be used, why (then it is empty)."""
+    try:
+        data = json.loads(path.read_bytes())
+        if data.get("version") != HISTORY_VERSION:
+            raise ValueError(f"version: expected {HISTORY_VERSION}")
+        history = {}
+        for key, (digest, seconds) in data["paths"].items():
+            if not isinstance(key, str) or not isinstance(digest, str):
+                raise ValueError(f"{key!r}: expected a path and a digest")
+            history[key] = (digest, datetime.fromtimestamp(int(seconds), UTC))
+    except FileNotFoundError:
+        return {}, None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError) as e:
+        return {}, f"{type(e).__name__}: {e}" if not isinstance(e, OSError) else str(e)
+    return history, None
+
+
+def remove_leftovers(path: Path) -> None:
+    """Remove the temporary files of :func:`save_history` that killed processes left."""
+    limit = time.time() - LEFTOVER_SECONDS
+    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*"):
+        with contextlib.suppress(OSError):
+            if leftover.stat().st_mtime < limit:
+                leftover.unlink()
+
+
+def save_history(path: Path, history: History) -> None:
+    """Write ``history`` to ``path`` whole: under a temporary name, then renamed over it."""
+    data = {
+        "version": HISTORY_VERSION,
+        "paths": {
+            key: [digest, int(moment.timestamp())]
+            for key, (digest, moment) in sorted(history.items())
+        },
+    }
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(json.dumps(data, separators=(",", ":")).encode())
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def make_document(

@@ -24,7 +24,8 @@ from typing import Any
 
 import anyio.to_thread
 
-from feeds.app import SNAPSHOT_DIR, FeedServer
+from feeds.app import SNAPSHOT_DIR, FeedServer, describe
+from feeds.protocol import uvicorn_options
 from feeds.settings import Settings
 from feeds.store import Store
 
@@ -48,22 +49,31 @@ class Builder(FeedServer):
     ) -> None:
         super().__init__(settings, settings_file, write=write)
         self.store = store
+        self._publishing = asyncio.Lock()  # the store is written by one thread at a time
 
     async def rebuild(self) -> bool:
         built = await super().rebuild()  # raises only when the first build fails
-        snapshot = self.snapshot
-        assert snapshot is not None
-        publish = partial(
-            self.store.publish, snapshot, builds=self.builds, last_error=self.last_error
-        )
-        try:
-            await anyio.to_thread.run_sync(publish)
-        except OSError as e:
-            if self.store.generation <= 1:
-                raise
-            log.error("cannot hand build %d to the workers: %s", self.builds, e)
-            return False
-        return built
+        return await self._publish() and built
+
+    async def status_changed(self) -> None:
+        await self._publish()
+
+    async def _publish(self) -> bool:
+        """Hand the current snapshot and status to the workers as the next generation."""
+        async with self._publishing:
+            snapshot = self.snapshot
+            assert snapshot is not None
+            publish = partial(
+                self.store.publish, snapshot, builds=self.builds, last_error=self.last_error
+            )
+            try:
+                await anyio.to_thread.run_sync(publish)
+            except Exception as e:
+                if self.store.generation <= 1:
+                    raise
+                log.error("cannot hand build %d to the workers: %s", self.builds, describe(e))
+                return False
+            return True
 
 
 class BuilderThread(threading.Thread):
@@ -92,6 +102,8 @@ class BuilderThread(threading.Thread):
         finally:
             self.ready.set()
         watching = asyncio.ensure_future(self.builder.watch()) if self.watch else None
+        if watching is not None:
+            watching.add_done_callback(_report_end)
         await self._finish.wait()
         if watching is not None:
             watching.cancel()
@@ -111,6 +123,13 @@ class BuilderThread(threading.Thread):
             with contextlib.suppress(RuntimeError):  # the loop already ended
                 loop.call_soon_threadsafe(stop.set)
         self.join(timeout=10)
+
+
+def _report_end(watching: asyncio.Future[None]) -> None:
+    # watch() runs until cancelled; if a bug ends it anyway, that must not go unseen.
+    error = None if watching.cancelled() else watching.exception()
+    if error is not None:
+        log.error("rebuilds stopped: %s", describe(error), exc_info=error)
 
 
 def serve(
@@ -145,6 +164,7 @@ def serve(
             server_header=False,
             log_config=LOG_CONFIG,
             access_log=access_log,
+            **uvicorn_options(),
         )
     finally:
         try:

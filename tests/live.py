@@ -33,9 +33,16 @@ class LiveServer:
     process: subprocess.Popen[bytes]
 
     def health(self) -> dict[str, Any]:
-        with urllib.request.urlopen(self.url + "healthz", timeout=5) as response:
-            data: dict[str, Any] = json.load(response)
-            return data
+        return self.healthz()[1]
+
+    def healthz(self) -> tuple[int, dict[str, Any]]:
+        """The HTTP status and the report of ``/healthz``, which answers 503 when stale."""
+        try:
+            with urllib.request.urlopen(self.url + "healthz", timeout=5) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as e:
+            with e:
+                return e.code, json.load(e)
 
     def wait_for_build(self, after: int, timeout: float = 20) -> dict[str, Any]:
         """Wait until the server has finished more than ``after`` builds."""
@@ -68,8 +75,10 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(settings_file: Path, *args: str) -> Iterator[LiveServer]:
-    port = free_port()
+def live_server(settings_file: Path, *args: str, port: int | None = None) -> Iterator[LiveServer]:
+    """``feeds serve`` with these options on ``port`` (default: a free one), which is also its
+    ``--base-url``: a restart on the same port serves the same bytes."""
+    port = port or free_port()
     url = f"http://127.0.0.1:{port}/"
     log = settings_file.parent / f"serve-{port}.log"
     with log.open("wb") as sink:

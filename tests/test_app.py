@@ -325,9 +325,10 @@ def test_a_failed_rebuild_keeps_serving_the_last_good_set(
     shutil.rmtree(settings.records)
     assert not rebuild(client)
     assert client.get("/all.rss").content == body
-    health = client.get("/healthz").json()
-    assert health["status"] == "stale"
-    assert "records folder not found" in health["last_error"]
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "stale"
+    assert "records folder not found" in response.json()["last_error"]
 
 
 def test_bad_settings_on_reload_keep_the_last_good_set(tmp_path: Path) -> None:
