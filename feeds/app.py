@@ -28,8 +28,8 @@ from feeds.build import BuildResult, build, display
 from feeds.dates import rfc3339
 from feeds.errors import FeedsError
 from feeds.grouping import EPOCH
+from feeds.layout import INDEX, feed_path, feed_url
 from feeds.rendering import FORMATS
-from feeds.rendering.links import INDEX, feed_path, feed_url
 from feeds.serving import (
     Document,
     History,

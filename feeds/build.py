@@ -24,11 +24,11 @@ from typing import Any, Protocol
 from feeds.cache import Cache, FileState, Report, State, guarded
 from feeds.errors import FeedsError, Problem, RecordError
 from feeds.grouping import Accumulator, FeedPlan, Grouped, Summary, freeze, summarize
+from feeds.layout import feed_path, is_archive_page, sealed_pages
 from feeds.mapping import map_record
 from feeds.model import Entry, Feed
 from feeds.records import Scan, read_record, scan_records
 from feeds.rendering import Fragments, measure, render_all, render_entry, site_documents
-from feeds.rendering.links import feed_path, sealed_pages
 from feeds.settings import Settings
 from feeds.writing import OutputWriter, WriteReport, failure, interrupted, safe_path, stage
 
@@ -514,8 +514,8 @@ def _unchanged(settings: Settings, scan: Scan, cache: Cache) -> Build:
         grouped=None,
         cache=None,
         state=state,
-        feed_count=sum(1 for path in report.signatures if not path.startswith("archive/")),
-        page_count=sum(1 for path in report.signatures if path.startswith("archive/")),
+        feed_count=sum(1 for path in report.signatures if not is_archive_page(path)),
+        page_count=sum(1 for path in report.signatures if is_archive_page(path)),
     )
 
 

@@ -13,10 +13,10 @@ from feeds import __version__
 from feeds.build import Build, display, output_stats, run
 from feeds.cache import discard, is_cache, open_cache, unusable
 from feeds.errors import CacheError, FeedsError, SettingsError, WriteError
+from feeds.layout import INDEX
 from feeds.pinged import forget, remember, to_ping
 from feeds.progress import BuildProgress
 from feeds.rendering import site_documents
-from feeds.rendering.links import INDEX
 from feeds.settings import DEFAULT_FILE, Settings, load_settings
 from feeds.websub import ping
 from feeds.writing import WriteReport, clean_output, locked

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from feeds.errors import FeedsError, Problem
+from feeds.layout import FOLDERS, archive_path
 from feeds.model import Entry, Feed, Paging
 from feeds.settings import CustomFeed, Settings
 from feeds.text import fold, slugify
@@ -89,11 +90,11 @@ def matches(feed: CustomFeed, entry: Entry) -> bool:
 
 
 GROUPINGS = (
-    Grouping("all", "", "All entries", _all),
-    Grouping("topic", "topics", "Topics", _topics),
-    Grouping("provider", "providers", "Providers", _provider),
-    Grouping("topic-provider", "topic-providers", "Topics by provider", _topic_provider),
-    Grouping("custom", "custom", "Selections", _custom),
+    Grouping("all", FOLDERS["all"], "All entries", _all),
+    Grouping("topic", FOLDERS["topic"], "Topics", _topics),
+    Grouping("provider", FOLDERS["provider"], "Providers", _provider),
+    Grouping("topic-provider", FOLDERS["topic-provider"], "Topics by provider", _topic_provider),
+    Grouping("custom", FOLDERS["custom"], "Selections", _custom),
 )
 _DEFAULTS = Settings()
 
@@ -462,11 +463,6 @@ def paginate(
     return current, pages
 
 
-def archive_path(path: str, number: int) -> str:
-    """``archive/topics/ai/3``: where page ``number`` of the feed at ``path`` is published."""
-    return f"archive/{path}/{number}"
-
-
 def allowance(settings: Settings, title: str, path: str) -> int:
     """Bytes kept free in a document's budget for everything but its entries: generous,
     since every character of the settings' text may be escaped (``&`` -> ``&#x26;``)."""
@@ -477,7 +473,7 @@ def allowance(settings: Settings, title: str, path: str) -> int:
         settings.owner.name,
         settings.owner.email or "",
         settings.owner.url or "",
-        *(settings.base_url + "archive/" + path + "/999999.atom" for _ in range(5)),
+        *(settings.base_url + archive_path(path, 999999) + ".atom" for _ in range(5)),
     )
     return 4096 + 6 * sum(len(t.encode()) for t in text)
 

@@ -9,26 +9,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from feeds.errors import FeedsError, WriteError
-from feeds.grouping import GROUPINGS
-from feeds.rendering import FORMATS
+from feeds.layout import is_subscription_document
 from feeds.writing import atomic_write, listed_files, locked, safe_path
 
 PINGED = ".feeds-pinged"
 
 
 def subscription_documents(paths: list[str]) -> list[str]:
-    """The feeds people subscribe to among ``paths``: a format's file in a grouping's folder
-    (archive pages and the index are not)."""
-    folders = {g.folder for g in GROUPINGS}
-    extensions = {f.extension for f in FORMATS.values()}
-    return sorted(
-        p
-        for p in paths
-        if PurePosixPath(p).suffix in extensions and p.rpartition("/")[0] in folders
-    )
+    """The feeds people subscribe to among ``paths`` (archive pages and the index are not)."""
+    return sorted(p for p in paths if is_subscription_document(p))
 
 
 def to_ping(folder: Path) -> dict[str, str]:

@@ -23,12 +23,10 @@ from typing import Any
 
 from feeds.build import Build, display
 from feeds.errors import FeedsError
-from feeds.grouping import GROUPINGS
+from feeds.layout import locate
 from feeds.rendering import FORMATS
 from feeds.writing import MANIFEST
 
-# RFC 5005 archive pages live at archive/<feed path>/<n>.<ext>.
-ARCHIVE = "archive"
 # Which document of a feed is read when it is published in several formats: JSON Feed is the
 # simplest to read exactly, RSS the one that carries the least.
 PREFERENCE = ("json", "atom", "rss")
@@ -73,38 +71,6 @@ class PublishedFeed:
         return tuple(self.path + FORMATS[fmt].extension for fmt in self.formats)
 
 
-@dataclass(frozen=True, slots=True)
-class Document:
-    """Where a file sits in the output: the feed it belongs to, its format, its archive page."""
-
-    feed: str
-    format: str
-    page: int | None
-
-
-def locate(path: str) -> Document | None:
-    """The feed document at ``path`` (relative, ``/``-separated), or None for any other file.
-
-    Feeds sit where the GROUPINGS table puts them, in the formats of the FORMATS table.
-    """
-    fmt = next((f.name for f in FORMATS.values() if path.endswith(f.extension)), None)
-    if fmt is None:
-        return None
-    stem = path[: -len(FORMATS[fmt].extension)]
-    page = None
-    if stem.startswith(ARCHIVE + "/"):
-        stem, _, number = stem[len(ARCHIVE) + 1 :].rpartition("/")
-        if not number.isascii() or not number.isdigit():
-            return None
-        page = int(number)
-    return Document(stem, fmt, page) if _is_feed_path(stem) else None
-
-
-def _is_feed_path(stem: str) -> bool:
-    folder, _, name = stem.rpartition("/")
-    return bool(name) and any(g.folder == folder for g in GROUPINGS)
-
-
 def read_folder(folder: Path) -> dict[str, PublishedFeed]:
     """Every feed published in an output folder, by feed path.
 
@@ -144,7 +110,7 @@ def read_documents(
     for path in sorted(paths):
         where = locate(path)
         if where is not None:
-            found.setdefault(where.feed, {}).setdefault(where.format, {})[where.page] = path
+            found.setdefault(where.feed, {}).setdefault(where.fmt, {})[where.page] = path
     feeds: dict[str, PublishedFeed] = {}
     for feed, by_format in sorted(found.items()):
         formats = tuple(f for f in FORMATS if None in by_format.get(f, {}))

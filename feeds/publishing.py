@@ -23,11 +23,11 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, Protocol
 
 from feeds.errors import FeedsError
-from feeds.rendering.links import INDEX, STYLESHEET, cache_control, content_type, sealed_pages
+from feeds.layout import cache_control, content_type, order, sealed_pages, stage
 from feeds.settings import Settings
 from feeds.writing import listed_files, safe_path
 
@@ -195,20 +195,6 @@ class Outcome:
         return not self.failed and not self.skipped
 
 
-def stage(path: str) -> int:
-    """When a file goes up: what links to others comes after what it links to."""
-    name = PurePosixPath(path).name
-    if path.startswith("archive/"):
-        return 0
-    if name == STYLESHEET:
-        return 2
-    if name.endswith(".opml"):
-        return 3
-    if name == INDEX:
-        return 4
-    return 1
-
-
 def describe(folder: Path, settings: Settings) -> list[Item]:
     """Every file the last build wrote to ``folder`` (its manifest), with its headers."""
     paths = listed_files(folder)
@@ -277,7 +263,7 @@ def plan(
     """What to upload, adopt, refuse, delete and leave. ``record`` is the destination's publish
     manifest as :func:`claim` gave it, ``held`` what the destination holds at the paths
     :func:`to_check` named."""
-    ordered = sorted(items, key=lambda item: (stage(item.path), item.path))
+    ordered = sorted(items, key=lambda item: order(item.path))
     owned = record.owned() if record is not None else set()
     trusted = record.objects if record is not None and record.complete else {}
     fates: dict[str, list[Item]] = {}

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
-from feeds.rendering.links import INDEX, cache_control, content_type
+from feeds.layout import INDEX, cache_control, content_type
 
 # Below this size the gzip header costs more than it saves.
 MIN_COMPRESS = 1024

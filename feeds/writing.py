@@ -24,14 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from feeds.errors import WriteError
+from feeds.layout import order
 
 MANIFEST = ".feeds-manifest"
 JOURNAL = ".feeds-journal"
 LOCK = ".feeds-lock"
 TEMP_MARK = ".feeds-tmp"
 """Every temporary file feeds makes is named ``.<name>.feeds-tmp…``, so it can be found again."""
-# What links to the feeds goes in after them: the index, the OPMLs, the stylesheet.
-_SITE_SUFFIXES = (".html", ".opml", ".xsl")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +56,6 @@ def write_output(
         for path, data in items:
             writer.write(path, data)
         return writer.finish(expected)
-
-
-def order(path: str) -> tuple[int, str]:
-    """Where ``path`` goes in the order files are put in place: archive pages, then
-    subscription documents, then the documents that link to them; so a link never leads to a
-    file that is not there yet."""
-    if path.startswith("archive/"):
-        return (0, path)
-    return (2 if path.endswith(_SITE_SUFFIXES) else 1, path)
 
 
 class OutputWriter:

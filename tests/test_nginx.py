@@ -19,7 +19,7 @@ import feedparser
 import pytest
 
 from feeds.build import build
-from feeds.rendering.links import cache_control, content_type
+from feeds.layout import cache_control, content_type
 from feeds.serving import BROWSER_TYPE
 from feeds.settings import load_settings
 from tests.conftest import EXAMPLES, ROOT, run_cli

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from feeds.build import run
-from feeds.published import Document, locate, read_build, read_folder
+from feeds.layout import Document, locate
+from feeds.published import read_build, read_folder
 from tests.conftest import RecordWriter, make_settings
 
 

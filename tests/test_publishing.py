@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from feeds.build import build
+from feeds.layout import sealed_pages
 from feeds.publishing import (
     PUBLISHED,
     Held,
@@ -26,7 +27,6 @@ from feeds.publishing import (
     read_manifest,
     to_check,
 )
-from feeds.rendering.links import sealed_pages
 from feeds.settings import load_settings
 from feeds.writing import listed_files
 from tests.conftest import EXAMPLES, ROOT, run_cli

@@ -312,7 +312,7 @@ def test_without_hubs_no_feed_mentions_one() -> None:
 
 
 def test_the_stylesheet_href_leads_back_to_the_output_folder_from_any_depth() -> None:
-    from feeds.rendering.links import stylesheet_href
+    from feeds.layout import stylesheet_href
 
     assert stylesheet_href("all.rss") == "feed.xsl"
     assert stylesheet_href("topics/ai.atom") == "../feed.xsl"

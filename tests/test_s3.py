@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from feeds.publishing import PUBLISHED, read_manifest, stage
-from feeds.rendering.links import content_type
+from feeds.layout import content_type, stage
+from feeds.publishing import PUBLISHED, read_manifest
 from feeds.writing import listed_files
 from tests.conftest import EXAMPLES, ROOT, record_text, run_cli
 from tests.hub import running_hub

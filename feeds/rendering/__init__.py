@@ -9,9 +9,7 @@ from typing import TypeVar
 
 from feeds.content import entry_html
 from feeds.grouping import GROUPINGS
-from feeds.model import Entry, Feed, FeedInfo
-from feeds.rendering import atom, index, jsonfeed, opml, rss, stylesheet
-from feeds.rendering.links import (
+from feeds.layout import (
     EXTENSIONS,
     INDEX,
     MEDIA_TYPES,
@@ -20,6 +18,8 @@ from feeds.rendering.links import (
     feed_path,
     grouping_opml,
 )
+from feeds.model import Entry, Feed, FeedInfo
+from feeds.rendering import atom, index, jsonfeed, opml, rss, stylesheet
 from feeds.settings import Settings
 
 

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 
 from feeds import GENERATOR
 from feeds.dates import rfc3339
-from feeds.model import Author, Entry, FeedInfo
-from feeds.rendering.links import (
+from feeds.layout import (
     MEDIA_TYPES,
     feed_path,
     feed_url,
@@ -16,6 +15,7 @@ from feeds.rendering.links import (
     stylesheet_href,
     subscription_url,
 )
+from feeds.model import Author, Entry, FeedInfo
 from feeds.rendering.xml import CData, Element, el, fragment, serialize, slot
 from feeds.settings import Settings
 

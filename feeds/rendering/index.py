@@ -7,8 +7,8 @@ from html import escape
 
 from feeds.dates import rfc3339
 from feeds.grouping import GROUPINGS
+from feeds.layout import MEDIA_TYPES, OPML, feed_path, feed_url, grouping_opml
 from feeds.model import FeedInfo
-from feeds.rendering.links import MEDIA_TYPES, OPML, feed_path, feed_url, grouping_opml
 from feeds.settings import Settings
 
 LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}

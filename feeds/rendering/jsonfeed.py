@@ -8,8 +8,8 @@ from json.encoder import encode_basestring as _string
 from typing import Any
 
 from feeds.dates import rfc3339
+from feeds.layout import feed_url, hubs, page_url
 from feeds.model import Author, Entry, FeedInfo
-from feeds.rendering.links import feed_url, hubs, page_url
 from feeds.settings import Settings
 
 VERSION = "https://jsonfeed.org/version/1.1"

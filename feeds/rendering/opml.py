@@ -6,8 +6,8 @@ from collections.abc import Callable, Sequence
 
 from feeds.dates import rfc822
 from feeds.grouping import EPOCH, GROUPINGS
+from feeds.layout import feed_url
 from feeds.model import FeedInfo
-from feeds.rendering.links import feed_url
 from feeds.rendering.xml import Element, el, serialize
 from feeds.settings import Settings
 

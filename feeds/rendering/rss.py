@@ -14,8 +14,7 @@ from html import escape
 
 from feeds import GENERATOR
 from feeds.dates import rfc822
-from feeds.model import Entry, FeedInfo
-from feeds.rendering.links import (
+from feeds.layout import (
     MEDIA_TYPES,
     feed_path,
     feed_url,
@@ -23,6 +22,7 @@ from feeds.rendering.links import (
     hubs,
     stylesheet_href,
 )
+from feeds.model import Entry, FeedInfo
 from feeds.rendering.xml import CData, Element, Url, el, fragment, serialize, slot
 from feeds.settings import Settings
 
