@@ -24,15 +24,15 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from feeds.build import BuildResult, build, display
+from feeds.build import Build, build, display
 from feeds.dates import rfc3339
 from feeds.errors import FeedsError
 from feeds.grouping import EPOCH
 from feeds.layout import INDEX, feed_path, feed_url
 from feeds.rendering import FORMATS
 from feeds.serving import (
-    Document,
     History,
+    Prepared,
     Snapshot,
     choose,
     load_history,
@@ -314,7 +314,7 @@ class FeedServer:
                 self.request_rebuild(settings_changed=settings_changed)
 
 
-def _first_seen(settings: Settings, result: BuildResult) -> Any:
+def _first_seen(settings: Settings, result: Build) -> Any:
     """Last-Modified at startup: the existing output file's mtime if it holds the same bytes,
     else the newest entry's time."""
     newest: dict[str, datetime] = {}
@@ -333,7 +333,7 @@ def _first_seen(settings: Settings, result: BuildResult) -> Any:
     return first_seen
 
 
-def _links(settings: Settings, result: BuildResult) -> dict[str, str]:
+def _links(settings: Settings, result: Build) -> dict[str, str]:
     """The ``Link`` header (hubs and self) of every subscription document, when there are hubs."""
     if not settings.hubs:
         return {}
@@ -375,7 +375,7 @@ class FeedsApp(Starlette):
         await super().__call__(scope, receive, send)
 
 
-async def _serve(document: Document, scope: Scope, send: Send) -> None:
+async def _serve(document: Prepared, scope: Scope, send: Send) -> None:
     method = scope["method"]
     if method != "GET" and method != "HEAD":
         headers = (ALLOW, (b"content-type", b"text/plain; charset=utf-8"))

@@ -88,7 +88,7 @@ def orphan_guard() -> None:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class FileOutcome:
     """What became of one record file: a pickled entry and its summary, a draft, or an error."""
 
     rel: str
@@ -101,7 +101,7 @@ class Outcome:
     warnings: tuple[Problem, ...] = ()
 
 
-def process(path: Path, rel: str, settings: Settings) -> Outcome:
+def process(path: Path, rel: str, settings: Settings) -> FileOutcome:
     """Read, parse and map one record file; never raises for a bad record.
 
     Messages name the file by ``rel``; the build shows them with the path as the user gave it.
@@ -109,29 +109,29 @@ def process(path: Path, rel: str, settings: Settings) -> Outcome:
     try:
         record = read_record(path, rel, settings.zone)
         if record is None:
-            return Outcome(rel, draft=True)
+            return FileOutcome(rel, draft=True)
         entry, problems = map_record(record, settings)
     except RecordError as e:
-        return Outcome(rel, error=e)
+        return FileOutcome(rel, error=e)
     except Exception as e:  # one record must never stop the others
         error = RecordError(rel, "(record)", f"unexpected {type(e).__name__}: {e}")
-        return Outcome(rel, error=error)
+        return FileOutcome(rel, error=error)
     blob = freeze(entry)
     # Rendered here, on every core, for the byte budget (its size) and so that documents
     # are put together from the cache without rendering any entry again.
     rendered = render_entry(entry, settings)
     summary = summarize(entry, blob, source=rel, size=measure(rendered), settings=settings)
     fragments = pickle.dumps(rendered, protocol=pickle.HIGHEST_PROTOCOL)
-    return Outcome(rel, summary, blob, fragments, warnings=tuple(problems))
+    return FileOutcome(rel, summary, blob, fragments, warnings=tuple(problems))
 
 
-def _process_chunk(chunk: Sequence[str], folder: Path, settings: Settings) -> list[Outcome]:
+def _process_chunk(chunk: Sequence[str], folder: Path, settings: Settings) -> list[FileOutcome]:
     return [process(folder / rel, rel, settings) for rel in chunk]
 
 
 def outcomes(
     settings: Settings, rels: Sequence[str], workers: int | None = None
-) -> Iterator[Outcome]:
+) -> Iterator[FileOutcome]:
     """The outcome of every file (paths relative to the records folder), in order."""
     folder = settings.records
     workers = workers or available_cores()
@@ -145,7 +145,7 @@ def outcomes(
     method = "fork" if threading.active_count() == 1 else "forkserver"
     context = get_context(method)
     with ProcessPoolExecutor(workers, mp_context=context, initializer=orphan_guard) as pool:
-        pending: deque[Future[list[Outcome]]] = deque()
+        pending: deque[Future[list[FileOutcome]]] = deque()
         for chunk in chunks:
             pending.append(pool.submit(_process_chunk, chunk, folder, settings))
             if len(pending) >= workers * 4:  # bounded read-ahead keeps memory flat
@@ -441,7 +441,7 @@ def _problems(
     return rejected, warnings, drafts
 
 
-def _state_of(outcome: Outcome) -> FileState:
+def _state_of(outcome: FileOutcome) -> FileState:
     summary = None
     if outcome.summary is not None:
         s = outcome.summary
@@ -524,10 +524,6 @@ def build(settings: Settings, *, workers: int | None = None) -> Build:
     result = run(settings, workers=workers, keep_fragments=True)
     result.files = dict(result.documents())
     return result
-
-
-# The app and the tests name a build whose documents are in memory this way.
-BuildResult = Build
 
 
 def display(path: Path) -> str:

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 from feeds import __version__
 from feeds.build import Build, display, output_stats, run
 from feeds.cache import discard, is_cache, open_cache, unusable
-from feeds.errors import CacheError, FeedsError, SettingsError, WriteError
+from feeds.errors import (
+    CacheError,
+    DestinationError,
+    FeedsError,
+    Refused,
+    SettingsError,
+    WriteError,
+)
 from feeds.layout import INDEX
 from feeds.pinged import forget, remember, to_ping
 from feeds.progress import BuildProgress
@@ -22,7 +29,7 @@ from feeds.websub import ping
 from feeds.writing import WriteReport, clean_output, locked
 
 if TYPE_CHECKING:
-    from feeds.publishing import Destination, Item, Plan
+    from feeds.publishing import Destination, Plan, Upload
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -570,7 +577,7 @@ def run_diff(args: argparse.Namespace) -> int:
 def run_publish(args: argparse.Namespace) -> int:
     from feeds.destinations import open_destination
     from feeds.pinged import subscription_documents
-    from feeds.publishing import PUBLISHED, DestinationError, Refused, describe, execute
+    from feeds.publishing import PUBLISHED, describe, execute
     from feeds.writing import MANIFEST
 
     started = time.perf_counter()
@@ -650,11 +657,11 @@ REFUSED_SHOWN = 50
 
 
 def _survey(
-    destination: Destination, items: Sequence[Item], site: str, args: argparse.Namespace
+    destination: Destination, items: Sequence[Upload], site: str, args: argparse.Namespace
 ) -> tuple[Plan, bytes | None]:
     """The plan of this publish and the publish manifest's bytes as they were. Raises Refused
     when the destination is another site's or holds files feeds did not write."""
-    from feeds.publishing import PUBLISHED, Refused, claim, plan, read_manifest, to_check
+    from feeds.publishing import PUBLISHED, claim, plan, read_manifest, to_check
 
     label = destination.label
     previous = destination.read(PUBLISHED)
@@ -734,7 +741,6 @@ def _announce(settings: Settings, feeds: Sequence[str]) -> None:
 
 def run_fetch(args: argparse.Namespace) -> int:
     from feeds.destinations import fetch, open_destination
-    from feeds.publishing import DestinationError
 
     started = time.perf_counter()
     source = open_destination(

@@ -8,14 +8,12 @@ from email.utils import format_datetime
 
 from dateutil import parser as dateparser
 
+from feeds.errors import DateError
+
 # Two defaults that differ in every date field: a value that leaves any of them to the default
 # is incomplete ("June 2020"), and dateutil would otherwise fill it from today's date.
 _DEFAULT_A = datetime(2000, 1, 1)
 _DEFAULT_B = datetime(2001, 2, 2)
-
-
-class DateError(ValueError):
-    pass
 
 
 def parse_date(value: object, zone: tzinfo) -> datetime:

@@ -15,16 +15,8 @@ from collections.abc import Collection, Iterator
 from pathlib import Path, PurePosixPath
 
 from feeds.build import display
-from feeds.errors import FeedsError
-from feeds.publishing import (
-    PUBLISHED,
-    TEMP_PREFIX,
-    Destination,
-    DestinationError,
-    Held,
-    is_safe,
-    read_manifest,
-)
+from feeds.errors import DestinationError, FeedsError
+from feeds.publishing import PUBLISHED, TEMP_PREFIX, Destination, Held, is_safe, read_manifest
 from feeds.writing import write_output
 
 # What a temp file of feeds before 0.2 looks like: tempfile.mkstemp's names beside the target.

@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from feeds.published import Duplicate, Item, PublishedFeed
+from feeds.published import Duplicate, PublishedFeed, ReadEntry
 from feeds.urls import canonical_key
 
-# Field of Item -> the name a report gives it.
+# Field of ReadEntry -> the name a report gives it.
 FIELDS = {
     "title": "title",
     "summary": "summary",
@@ -153,7 +153,7 @@ def _feed(path: str, old: PublishedFeed | None, new: PublishedFeed | None) -> Fe
 
 
 def _churn(
-    old: Mapping[str, Item], new: Mapping[str, Item], removed: set[str], added: set[str]
+    old: Mapping[str, ReadEntry], new: Mapping[str, ReadEntry], removed: set[str], added: set[str]
 ) -> tuple[Churn, ...]:
     gone = _by_link(old, removed)
     came = _by_link(new, added)
@@ -163,7 +163,7 @@ def _churn(
     )
 
 
-def _by_link(items: Mapping[str, Item], ids: set[str]) -> dict[str, list[str]]:
+def _by_link(items: Mapping[str, ReadEntry], ids: set[str]) -> dict[str, list[str]]:
     links: dict[str, list[str]] = {}
     for article in sorted(ids):
         url = items[article].url
@@ -172,7 +172,7 @@ def _by_link(items: Mapping[str, Item], ids: set[str]) -> dict[str, list[str]]:
     return links
 
 
-def _briefs(items: Mapping[str, Item], ids: set[str]) -> tuple[Brief, ...]:
+def _briefs(items: Mapping[str, ReadEntry], ids: set[str]) -> tuple[Brief, ...]:
     chosen = sorted((items[i] for i in ids), key=lambda i: (i.published, i.id), reverse=True)
     return tuple(Brief(i.id, i.url, i.title, i.published) for i in chosen)
 

@@ -1,7 +1,21 @@
-"""Errors and warnings that carry enough context to be acted on."""
+"""Every error feeds raises on purpose, and the warnings it gives: each carries enough context
+(the file, the field or key, the reason) to be acted on.
+
+    FeedsError
+      SettingsError      the settings cannot be used; nothing is built            (exit 2)
+      RecordError        one record cannot be published; the others are           (exit 1)
+      DateError          a date that cannot be read (a RecordError or a SettingsError names it)
+      WriteError         the output folder could not be written; the previous one is kept (exit 3)
+      CacheError         the build cache cannot be used; the build goes without it (a warning)
+      UnreadableError    an output folder or document that cannot be read back (feeds diff)
+      DestinationError   a publish destination cannot be read or written           (exit 3)
+      Refused            a publish would replace what is not this site's           (exit 2)
+      StoreError         a build handed to serving workers cannot be read; they keep theirs
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -36,6 +50,30 @@ class WriteError(FeedsError):
 
 class CacheError(FeedsError):
     """The build cache cannot be used (damaged, unwritable, full); the build goes without it."""
+
+
+class DateError(FeedsError, ValueError):
+    """A date that cannot be read; whoever asked for it says which field held it."""
+
+
+class UnreadableError(FeedsError):
+    """A folder or document that cannot be read as feeds' output."""
+
+
+class DestinationError(FeedsError):
+    """The destination cannot be read or written (the message names the object and why)."""
+
+
+class Refused(FeedsError):
+    """The publish would replace what is not this site's: nothing was published."""
+
+    def __init__(self, message: str, paths: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.paths = tuple(paths)
+
+
+class StoreError(FeedsError):
+    """A generation of the store cannot be read; the reader keeps what it had."""
 
 
 @dataclass(frozen=True, slots=True)

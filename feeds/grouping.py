@@ -410,11 +410,11 @@ class Accumulator:
         return problems
 
 
-Item = tuple[int, str, int]
+Ranked = tuple[int, str, int]
 
 
 def _documented(
-    feed: FeedPlan, items: list[Item], paging: Paging, digests: dict[int, str]
+    feed: FeedPlan, items: list[Ranked], paging: Paging, digests: dict[int, str]
 ) -> FeedPlan:
     """One document of ``feed``: its subscription document or one of its archive pages."""
     return replace(
@@ -427,8 +427,8 @@ def _documented(
 
 
 def paginate(
-    items: list[Item], sizes: dict[int, int], settings: Settings, budget: int
-) -> tuple[list[Item], list[list[Item]]]:
+    items: list[Ranked], sizes: dict[int, int], settings: Settings, budget: int
+) -> tuple[list[Ranked], list[list[Ranked]]]:
     """A feed's items (oldest first) split into its subscription document (newest first) and
     its archive pages (page 1 the oldest; each page newest first).
 
@@ -437,7 +437,7 @@ def paginate(
     page's entries depend only on entries older than its newest: new entries never move them.
     One entry larger than the budget still gets a document of its own.
     """
-    current: list[Item] = []
+    current: list[Ranked] = []
     used = 0
     for item in reversed(items):
         size = sizes[item[2]]
@@ -449,7 +449,7 @@ def paginate(
         return current, []
     archived = items[: len(items) - len(current)]
     weights = [sizes[serial] for _, _, serial in archived]
-    pages: list[list[Item]] = []
+    pages: list[list[Ranked]] = []
     start, size = 0, settings.archive_page_size
     while start < len(archived):
         end = min(start + size, len(archived))

@@ -53,7 +53,6 @@ class Record:
     images: tuple[RawImage, ...]
     related: tuple[RawRelated, ...]
     body: str
-    is_published: bool
     kind: str = ""
     """The record's ``type`` (``article``, ``video``...)."""
     quality: str = ""

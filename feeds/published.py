@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from feeds.build import Build, display
-from feeds.errors import FeedsError
+from feeds.errors import UnreadableError
 from feeds.layout import locate
 from feeds.rendering import FORMATS
 from feeds.writing import MANIFEST
@@ -34,12 +34,8 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
 
 
-class UnreadableError(FeedsError):
-    """A folder or document that cannot be read as feeds' output."""
-
-
 @dataclass(frozen=True, slots=True)
-class Item:
+class ReadEntry:
     """An entry as every format publishes it; dates are RFC 3339 in UTC when they parse."""
 
     id: str
@@ -64,7 +60,7 @@ class PublishedFeed:
 
     path: str
     formats: tuple[str, ...]
-    items: Mapping[str, Item]
+    items: Mapping[str, ReadEntry]
     duplicates: tuple[Duplicate, ...]
 
     def documents(self) -> tuple[str, ...]:
@@ -121,7 +117,7 @@ def read_documents(
         # The subscription document first, then the newest archive page: where an entry is in
         # several documents, the newest one's copy is the one readers keep (RFC 5005).
         order = sorted(pages, key=lambda page: -1 if page is None else -page)
-        items: dict[str, Item] = {}
+        items: dict[str, ReadEntry] = {}
         duplicates: list[Duplicate] = []
         for page in order:
             path = pages[page]
@@ -153,11 +149,11 @@ def _walk(folder: Path) -> list[str]:
     return paths
 
 
-def _parse(fmt: str, data: bytes, name: str) -> Iterator[Item]:
+def _parse(fmt: str, data: bytes, name: str) -> Iterator[ReadEntry]:
     return _PARSERS[fmt](data, name)
 
 
-def _json_items(data: bytes, name: str) -> Iterator[Item]:
+def _json_items(data: bytes, name: str) -> Iterator[ReadEntry]:
     try:
         document = json.loads(data)
     except (UnicodeDecodeError, ValueError) as e:
@@ -171,7 +167,7 @@ def _json_items(data: bytes, name: str) -> Iterator[Item]:
         ident = item.get("id")
         if not isinstance(ident, str | int) or isinstance(ident, bool) or ident == "":
             raise UnreadableError(f"{name}: items[{n}].id: missing or not a string")
-        yield Item(
+        yield ReadEntry(
             id=str(ident),
             url=_text(item.get("url")),
             title=_text(item.get("title")),
@@ -192,7 +188,7 @@ def _xml(data: bytes, name: str) -> ET.Element:
         raise UnreadableError(f"{name}: (document): not well-formed XML: {e}") from e
 
 
-def _atom_items(data: bytes, name: str) -> Iterator[Item]:
+def _atom_items(data: bytes, name: str) -> Iterator[ReadEntry]:
     root = _xml(data, name)
     if root.tag != ATOM + "feed":
         raise UnreadableError(f"{name}: (document): not an Atom feed (root <{root.tag}>)")
@@ -203,7 +199,7 @@ def _atom_items(data: bytes, name: str) -> Iterator[Item]:
         links = entry.findall(ATOM + "link")
         alternate = next((x for x in links if x.get("rel", "alternate") == "alternate"), None)
         date = entry.findtext(ATOM + "published") or entry.findtext(ATOM + "updated") or ""
-        yield Item(
+        yield ReadEntry(
             id=ident,
             url=(alternate.get("href", "") if alternate is not None else "").strip(),
             title=entry.findtext(ATOM + "title", ""),
@@ -213,7 +209,7 @@ def _atom_items(data: bytes, name: str) -> Iterator[Item]:
         )
 
 
-def _rss_items(data: bytes, name: str) -> Iterator[Item]:
+def _rss_items(data: bytes, name: str) -> Iterator[ReadEntry]:
     root = _xml(data, name)
     if root.tag != "rss":
         raise UnreadableError(f"{name}: (document): not an RSS feed (root <{root.tag}>)")
@@ -230,7 +226,7 @@ def _rss_items(data: bytes, name: str) -> Iterator[Item]:
             summary, content = html.unescape(description), encoded.text or ""
         else:
             summary, content = "", description
-        yield Item(
+        yield ReadEntry(
             id=ident,
             url=url,
             title=item.findtext("title", ""),
@@ -251,7 +247,7 @@ def _date(value: str, parse: Callable[[str], datetime]) -> str:
     return parsed.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-_PARSERS: dict[str, Callable[[bytes, str], Iterator[Item]]] = {
+_PARSERS: dict[str, Callable[[bytes, str], Iterator[ReadEntry]]] = {
     "json": _json_items,
     "atom": _atom_items,
     "rss": _rss_items,

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from feeds.errors import FeedsError
+from feeds.errors import DestinationError, FeedsError, Refused
 from feeds.layout import cache_control, content_type, order, sealed_pages, stage
 from feeds.settings import Settings
 from feeds.writing import listed_files, safe_path
@@ -43,20 +43,8 @@ SHA256 = re.compile(r"[0-9a-f]{64}")
 MD5 = re.compile(r"[0-9a-f]{32}")
 
 
-class DestinationError(FeedsError):
-    """The destination cannot be read or written (the message names the object and why)."""
-
-
-class Refused(FeedsError):
-    """The publish would replace what is not this site's: nothing was published."""
-
-    def __init__(self, message: str, paths: Sequence[str] = ()) -> None:
-        super().__init__(message)
-        self.paths = tuple(paths)
-
-
 @dataclass(frozen=True, slots=True)
-class Item:
+class Upload:
     """One file of the output folder, as it is to be published."""
 
     path: str
@@ -81,14 +69,14 @@ class Held:
     """False for what is not a plain file of the destination (a symlink): never feeds' to
     replace unasked, nor to delete."""
 
-    def same_bytes(self, item: Item) -> bool:
+    def same_bytes(self, item: Upload) -> bool:
         if not self.regular or (self.size is not None and self.size != item.size):
             return False
         if self.sha256 is not None:
             return self.sha256 == item.sha256
         return self.md5 is not None and self.md5 == item.md5
 
-    def holds(self, item: Item, *, headers: bool) -> bool:
+    def holds(self, item: Upload, *, headers: bool) -> bool:
         """Whether ``item`` is already there, bytes (and, where stored, headers) alike."""
         if not self.same_bytes(item) or not headers:
             return self.same_bytes(item)
@@ -153,7 +141,7 @@ class Destination(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    stages: tuple[tuple[Item, ...], ...]
+    stages: tuple[tuple[Upload, ...], ...]
     """The uploads, stage by stage: archive pages, subscription documents, feed.xsl, OPMLs,
     the index."""
     unchanged: tuple[str, ...]
@@ -177,12 +165,12 @@ class Plan:
     since, or no longer a plain file. Never deleted."""
 
     @property
-    def uploads(self) -> tuple[Item, ...]:
+    def uploads(self) -> tuple[Upload, ...]:
         return tuple(item for stage in self.stages for item in stage)
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class PublishOutcome:
     uploaded: tuple[str, ...]
     failed: tuple[tuple[str, str], ...]
     """(path, reason) of every upload or deletion that failed."""
@@ -195,7 +183,7 @@ class Outcome:
         return not self.failed and not self.skipped
 
 
-def describe(folder: Path, settings: Settings) -> list[Item]:
+def describe(folder: Path, settings: Settings) -> list[Upload]:
     """Every file the last build wrote to ``folder`` (its manifest), with its headers."""
     paths = listed_files(folder)
     sealed = sealed_pages(paths)
@@ -208,7 +196,7 @@ def describe(folder: Path, settings: Settings) -> list[Item]:
                 f"cannot read {folder / path}: {e.strerror or e}; run feeds build again"
             ) from None
         items.append(
-            Item(
+            Upload(
                 path=path,
                 sha256=hashlib.sha256(data).hexdigest(),
                 md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
@@ -235,7 +223,7 @@ def claim(record: Record | None, site: str, label: str, *, overwrite: bool) -> R
 
 
 def to_check(
-    items: Sequence[Item], record: Record | None, *, delete: bool
+    items: Sequence[Upload], record: Record | None, *, delete: bool
 ) -> tuple[set[str], set[str]]:
     """The paths whose state the destination must tell before planning, and those of them that
     need a sha256 (to compare with a recorded one). A complete manifest is trusted for what it
@@ -251,7 +239,7 @@ def to_check(
 
 
 def plan(
-    items: Sequence[Item],
+    items: Sequence[Upload],
     record: Record | None,
     held: Mapping[str, Held],
     *,
@@ -266,7 +254,7 @@ def plan(
     ordered = sorted(items, key=lambda item: order(item.path))
     owned = record.owned() if record is not None else set()
     trusted = record.objects if record is not None and record.complete else {}
-    fates: dict[str, list[Item]] = {}
+    fates: dict[str, list[Upload]] = {}
     for item in ordered:
         there = trusted.get(item.path) or held.get(item.path)
         for fate in _fate(
@@ -280,7 +268,7 @@ def plan(
     uploads, refused = fates.get("upload", []), set(paths("refuse"))
     built = {item.path: _held(item) for item in ordered if item.path not in refused}
     old, deletions, left, kept = _gone(record, held, owned - {i.path for i in items}, delete)
-    stages: dict[int, list[Item]] = {}
+    stages: dict[int, list[Upload]] = {}
     for item in uploads:
         stages.setdefault(stage(item.path), []).append(item)
     writes = {item.path: item.sha256 for item in uploads + fates.get("adopt", [])}
@@ -299,7 +287,7 @@ def plan(
 
 
 def _fate(
-    item: Item, there: Held | None, *, owned: bool, overwrite: bool, headers: bool
+    item: Upload, there: Held | None, *, owned: bool, overwrite: bool, headers: bool
 ) -> tuple[str, ...]:
     """What becomes of ``item``, given what is ``there`` and whether feeds wrote it: uploaded,
     unchanged, adopted (the same bytes that feeds did not write: now its own), replaced (with
@@ -355,14 +343,14 @@ def _marker(record: Record | None, site: str, writes: Mapping[str, str]) -> Reco
 
 def execute(
     the_plan: Plan, folder: Path, destination: Destination, previous: bytes | None = None
-) -> Outcome:
+) -> PublishOutcome:
     """Write the marker, upload stage by stage (each only when every earlier one is in place),
     delete, then write the complete manifest. A failed object never stops the others of its
     stage. ``previous``: the manifest's bytes before, not written again when they are equal."""
     if the_plan.uploads or the_plan.deletions:
         problem = _record(destination, the_plan.marker)
         if problem:
-            return Outcome((), ((PUBLISHED, problem),), (), ())
+            return PublishOutcome((), ((PUBLISHED, problem),), (), ())
     uploaded: list[str] = []
     failed: list[tuple[str, str]] = []
     skipped: list[str] = []
@@ -379,7 +367,7 @@ def execute(
                 else:
                     failed.append((item.path, problem))
     if failed:
-        return Outcome(tuple(uploaded), tuple(failed), tuple(skipped), ())
+        return PublishOutcome(tuple(uploaded), tuple(failed), tuple(skipped), ())
     deleted: list[str] = []
     for path in the_plan.deletions:
         try:
@@ -394,10 +382,10 @@ def execute(
         problem = _record(destination, final)
         if problem:
             failed.append((PUBLISHED, problem))
-    return Outcome(tuple(uploaded), tuple(failed), (), tuple(deleted))
+    return PublishOutcome(tuple(uploaded), tuple(failed), (), tuple(deleted))
 
 
-def _upload(item: Item, folder: Path, destination: Destination) -> str | None:
+def _upload(item: Upload, folder: Path, destination: Destination) -> str | None:
     """Why ``item`` could not be uploaded, or None once it is."""
     try:
         data = safe_path(folder, item.path).read_bytes()
@@ -422,7 +410,7 @@ def _record(destination: Destination, record: Record) -> str | None:
     return None
 
 
-def _held(item: Item) -> Held:
+def _held(item: Upload) -> Held:
     return Held(item.sha256, item.md5, item.content_type, item.cache_control, item.size)
 
 

@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 import yaml
 from yaml.nodes import ScalarNode, SequenceNode
 
-from feeds.dates import DateError, parse_date
-from feeds.errors import Problem, RecordError, short_repr
+from feeds.dates import parse_date
+from feeds.errors import DateError, Problem, RecordError, short_repr
 from feeds.model import MAX_WARNINGS, Provider, RawImage, RawRelated, Record
 from feeds.urls import clean_url
 
@@ -200,7 +200,6 @@ def parse_record(data: bytes, path: str, zone: tzinfo) -> Record | None:
         images=f.images("images"),
         related=f.related("related", zone),
         body=body,
-        is_published=True,
         kind=f.optional_text("type", "type"),
         quality=f.optional_text("quality", "quality"),
         heat=f.optional_text("heat", "heat"),

@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
 
-from feeds.errors import FeedsError
-from feeds.publishing import MD5, SHA256, DestinationError, Held
+from feeds.errors import DestinationError, FeedsError
+from feeds.publishing import MD5, SHA256, Held
 
 CONNECT_TIMEOUT = 10
 READ_TIMEOUT = 60

@@ -51,7 +51,7 @@ class Variant:
 
 
 @dataclass(frozen=True, slots=True)
-class Document:
+class Prepared:
     path: str
     digest: str
     last_modified: datetime
@@ -65,7 +65,7 @@ class Document:
 class Snapshot:
     """Everything one build serves, swapped in whole so a request sees one build or the next."""
 
-    documents: Mapping[str, Document]
+    documents: Mapping[str, Prepared]
     built_at: datetime
     stats: Mapping[str, int]
 
@@ -93,7 +93,7 @@ def make_snapshot(
     ``sealed`` (archive pages that never change again) are cached for a year. ``links`` gives
     the ``Link`` header of the documents that have one.
     """
-    documents: dict[str, Document] = {}
+    documents: dict[str, Prepared] = {}
     history = history or {}
     for path, body in files.items():
         key = "/" + path
@@ -180,7 +180,7 @@ def make_document(
     policy: str,
     link: str | None = None,
     compressed: bytes | None = None,
-) -> Document:
+) -> Prepared:
     """The document of ``body``; ``compressed`` is its gzip body when already made (by
     :func:`gzip_body`), so that a worker process need not compress it again."""
     common: Headers = (
@@ -207,7 +207,7 @@ def make_document(
             _variant(body, f'"{digest}-xml"', None, xml),
             _variant(compressed, f'"{digest}-xml-gz"', "gzip", xml) if compressed else None,
         )
-    return Document(
+    return Prepared(
         path=path,
         digest=digest,
         last_modified=last_modified,
@@ -223,7 +223,7 @@ def gzip_body(body: bytes) -> bytes | None:
     return gzip.compress(body, compresslevel=6, mtime=0) if len(body) >= MIN_COMPRESS else None
 
 
-def header(document: Document, name: bytes) -> str | None:
+def header(document: Prepared, name: bytes) -> str | None:
     """A header every response of ``document`` carries (``cache-control``, ``link``), or None."""
     for key, value in document.identity.ok_headers:
         if key == name:
@@ -242,7 +242,7 @@ def _variant(body: bytes, etag: str, encoding: str | None, common: Headers) -> V
     )
 
 
-def choose(document: Document, accept_encoding: str, accept: str = "") -> Variant:
+def choose(document: Prepared, accept_encoding: str, accept: str = "") -> Variant:
     """The variant the client accepts: gzip when offered with q > 0 and worth it; for a feed,
     ``application/xml`` when the client asks for HTML (a browser opening it)."""
     identity, packed = document.identity, document.gzip

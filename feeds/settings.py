@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from feeds.dates import DateError, parse_date
-from feeds.errors import SettingsError
+from feeds.dates import parse_date
+from feeds.errors import DateError, SettingsError
 from feeds.model import Author
 from feeds.text import fold, slugify
 from feeds.urls import clean_url, domain_of

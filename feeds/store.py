@@ -30,18 +30,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from feeds.errors import FeedsError
-from feeds.serving import MIN_COMPRESS, Document, Snapshot, header, make_document
+from feeds.errors import StoreError
+from feeds.serving import MIN_COMPRESS, Prepared, Snapshot, header, make_document
 
 VERSION = 1
 CURRENT = "current"
 BLOBS = "blobs"
 GRACE_SECONDS = 60.0
 T = TypeVar("T")
-
-
-class StoreError(FeedsError):
-    """A generation of the store cannot be read; the reader keeps what it had."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +128,7 @@ def load(folder: Path, generation: str, previous: Snapshot | None) -> Published:
     if not isinstance(index, dict) or index.get("version") != VERSION:
         raise StoreError(f"{source}: version: expected {VERSION}")
     entries = _field(source, index, "documents", dict)
-    documents: dict[str, Document] = {}
+    documents: dict[str, Prepared] = {}
     for path, entry in entries.items():
         documents[path] = _document(folder, source, path, entry, previous)
     last_error = index.get("last_error")
@@ -152,7 +148,7 @@ def load(folder: Path, generation: str, previous: Snapshot | None) -> Published:
 
 def _document(
     folder: Path, source: Path, path: str, entry: Any, previous: Snapshot | None
-) -> Document:
+) -> Prepared:
     where = f"documents.{path}"
     if not isinstance(entry, dict):
         raise StoreError(f"{source}: {where}: expected an object")

@@ -10,7 +10,7 @@ import feedparser
 import pytest
 from lxml import etree
 
-from feeds.build import BuildResult, build
+from feeds.build import Build, build
 from feeds.errors import SettingsError
 from feeds.settings import parse_settings
 from tests.conftest import RecordWriter, make_settings
@@ -89,11 +89,11 @@ def desk(records: Path, write_record: RecordWriter) -> Path:
     return records
 
 
-def custom(desk: Path, *feeds: dict[str, Any], **values: Any) -> BuildResult:
+def custom(desk: Path, *feeds: dict[str, Any], **values: Any) -> Build:
     return build(make_settings(desk, custom_feeds=list(feeds), **values))
 
 
-def titles(result: BuildResult, path: str) -> list[str]:
+def titles(result: Build, path: str) -> list[str]:
     return [item["title"] for item in json.loads(result.files[path])["items"]]
 
 

@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from feeds.dates import DateError, parse_date, rfc822, rfc3339
+from feeds.dates import parse_date, rfc822, rfc3339
+from feeds.errors import DateError
 
 PARIS = ZoneInfo("Europe/Paris")
 

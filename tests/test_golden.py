@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from feeds.build import BuildResult, build
+from feeds.build import Build, build
 from tests.golden import cases, golden_files
 
 CASES = cases()
-_BUILDS: dict[str, BuildResult] = {}
+_BUILDS: dict[str, Build] = {}
 
 
-def built(case: str) -> BuildResult:
+def built(case: str) -> Build:
     if case not in _BUILDS:
         _BUILDS[case] = build(CASES[case])
     return _BUILDS[case]

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 
 from feeds.build import build
+from feeds.errors import Refused
 from feeds.layout import sealed_pages
 from feeds.publishing import (
     PUBLISHED,
     Held,
-    Item,
     Record,
-    Refused,
+    Upload,
     claim,
     manifest_bytes,
     parse_manifest,
@@ -34,8 +34,8 @@ from tests.conftest import EXAMPLES, ROOT, run_cli
 SITE = "https://example.org/feeds/"
 
 
-def item(path: str, digest: str = "a", cache: str = "public, max-age=3600") -> Item:
-    return Item(path, digest * 64, digest * 32, 10, "text/plain; charset=utf-8", cache)
+def item(path: str, digest: str = "a", cache: str = "public, max-age=3600") -> Upload:
+    return Upload(path, digest * 64, digest * 32, 10, "text/plain; charset=utf-8", cache)
 
 
 def held(digest: str, cache: str = "public, max-age=3600") -> Held:

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from feeds.app import POLL_SECONDS, Follower
+from feeds.errors import StoreError
 from feeds.serving import Snapshot
 from feeds.settings import Settings
-from feeds.store import BLOBS, CURRENT, Store, StoreError, current, load
+from feeds.store import BLOBS, CURRENT, Store, current, load
 from feeds.workers import Builder
 from tests.conftest import EXAMPLES, make_settings, record_text
 
