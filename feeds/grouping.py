@@ -1,4 +1,6 @@
-"""Entries to feeds: one table of groupings (all, per topic, per provider), each feed newest first.
+"""Entries to feeds, as they stream in: an accumulator that dedupes articles by id and keeps
+each feed's entries (per the groupings table), then plans every document of every feed (its
+subscription document and its archive pages) as :class:`FeedPlan`s.
 
 Pure: the feeds depend on the entries and the settings only, never on the order records were
 read in.
@@ -9,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import heapq
 import pickle
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
@@ -17,85 +18,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from feeds.errors import FeedsError, Problem
-from feeds.layout import FOLDERS, archive_path
+from feeds.groupings import GROUPINGS
+from feeds.layout import archive_path
 from feeds.model import Entry, Feed, Paging
-from feeds.settings import CustomFeed, Settings
-from feeds.text import fold, slugify
+from feeds.paging import Ranked, allowance, paginate
+from feeds.settings import Settings
+from feeds.slugs import pair_slugs
 
 # The "updated" of a feed with no entries: a fixed date, since nothing else is both honest and
 # reproducible (the build time would change every build); validators find 1970 implausible.
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-MAX_SLUG = 60
 
 
-@dataclass(frozen=True, slots=True)
-class Grouping:
-    """A way of grouping entries into feeds; one row of :data:`GROUPINGS`."""
-
-    name: str
-    folder: str
-    label: str
-    keys: Callable[[Entry, Settings], Iterable[tuple[str, str]]]
-    """(key, name) of every feed of this grouping that holds the entry."""
-
-
-def _all(entry: Entry, settings: Settings) -> Iterable[tuple[str, str]]:
-    return (("all", ""),)
-
-
-def _topics(entry: Entry, settings: Settings) -> Iterable[tuple[str, str]]:
-    return ((fold(t), t) for t in entry.topics)
-
-
-def _provider(entry: Entry, settings: Settings) -> Iterable[tuple[str, str]]:
-    if entry.provider_key and entry.author:
-        return ((entry.provider_key, entry.author.name),)
-    return ()
-
-
-# Joins a topic's key and a provider's key; neither a folded name nor a domain holds it.
-PAIR = "\x1f"
-
-
-def _topic_provider(entry: Entry, settings: Settings) -> Iterable[tuple[str, str]]:
-    if not (entry.provider_key and entry.author):
-        return ()
-    provider = entry.author.name
-    return ((f"{fold(t)}{PAIR}{entry.provider_key}", f"{t} · {provider}") for t in entry.topics)
-
-
-def _custom(entry: Entry, settings: Settings) -> Iterable[tuple[str, str]]:
-    return ((feed.slug, feed.title) for feed in settings.custom_feeds if matches(feed, entry))
-
-
-def matches(feed: CustomFeed, entry: Entry) -> bool:
-    """Whether ``entry`` passes every condition of ``feed`` (any name of a list will do)."""
-    if feed.topics and not any(fold(t) in feed.topics for t in entry.topics):
-        return False
-    if feed.providers:
-        names = {entry.provider_key, fold(entry.author.name) if entry.author else None}
-        if not names & set(feed.providers):
-            return False
-    if feed.categories and fold(entry.category) not in feed.categories:
-        return False
-    if feed.types and entry.kind not in feed.types:
-        return False
-    if feed.min_quality is not None and not (entry.quality or 0) >= feed.min_quality:
-        return False
-    if feed.min_heat is not None and not (entry.heat or 0) >= feed.min_heat:
-        return False
-    if feed.since is not None and entry.published < feed.since:
-        return False
-    return feed.until is None or entry.published < feed.until
-
-
-GROUPINGS = (
-    Grouping("all", FOLDERS["all"], "All entries", _all),
-    Grouping("topic", FOLDERS["topic"], "Topics", _topics),
-    Grouping("provider", FOLDERS["provider"], "Providers", _provider),
-    Grouping("topic-provider", FOLDERS["topic-provider"], "Topics by provider", _topic_provider),
-    Grouping("custom", FOLDERS["custom"], "Selections", _custom),
-)
 _DEFAULTS = Settings()
 
 
@@ -334,7 +268,7 @@ class Accumulator:
                 paths = {slug: f"{grouping.folder}/{slug}" for slug in keys}
             else:
                 keys = sorted(k for g, k in slots if g == grouping.name)
-                paths = {k: f"{grouping.folder}/{slug}" for k, slug in _slugs(keys).items()}
+                paths = {k: f"{grouping.folder}/{slug}" for k, slug in pair_slugs(keys).items()}
             for key in keys:
                 top, members, spellings = slots.get((grouping.name, key), ([], 0, None))
                 name = _commonest(spellings) if spellings else titles.get(key, "")
@@ -410,9 +344,6 @@ class Accumulator:
         return problems
 
 
-Ranked = tuple[int, str, int]
-
-
 def _documented(
     feed: FeedPlan, items: list[Ranked], paging: Paging, digests: dict[int, str]
 ) -> FeedPlan:
@@ -426,95 +357,6 @@ def _documented(
     )
 
 
-def paginate(
-    items: list[Ranked], sizes: dict[int, int], settings: Settings, budget: int
-) -> tuple[list[Ranked], list[list[Ranked]]]:
-    """A feed's items (oldest first) split into its subscription document (newest first) and
-    its archive pages (page 1 the oldest; each page newest first).
-
-    The subscription document takes the newest ``max_entries`` that fit in ``budget`` bytes.
-    Pages fill from the oldest entry up to ``archive_page_size`` entries or the budget, so a
-    page's entries depend only on entries older than its newest: new entries never move them.
-    One entry larger than the budget still gets a document of its own.
-    """
-    current: list[Ranked] = []
-    used = 0
-    for item in reversed(items):
-        size = sizes[item[2]]
-        if len(current) == settings.max_entries or (current and used + size > budget):
-            break
-        current.append(item)
-        used += size
-    if not settings.archives:
-        return current, []
-    archived = items[: len(items) - len(current)]
-    weights = [sizes[serial] for _, _, serial in archived]
-    pages: list[list[Ranked]] = []
-    start, size = 0, settings.archive_page_size
-    while start < len(archived):
-        end = min(start + size, len(archived))
-        if sum(weights[start:end]) > budget:  # the budget decides: fill entry by entry
-            used, end = weights[start], start + 1
-            while end < len(archived) and end - start < size and used + weights[end] <= budget:
-                used += weights[end]
-                end += 1
-        pages.append(archived[start:end][::-1])
-        start = end
-    return current, pages
-
-
-def allowance(settings: Settings, title: str, path: str) -> int:
-    """Bytes kept free in a document's budget for everything but its entries: generous,
-    since every character of the settings' text may be escaped (``&`` -> ``&#x26;``)."""
-    text = (
-        title,
-        settings.description,
-        settings.home,
-        settings.owner.name,
-        settings.owner.email or "",
-        settings.owner.url or "",
-        *(settings.base_url + archive_path(path, 999999) + ".atom" for _ in range(5)),
-    )
-    return 4096 + 6 * sum(len(t.encode()) for t in text)
-
-
-def _slugs(keys: list[str]) -> dict[str, str]:
-    """Slugs of a grouping's keys; a topic-provider pair is ``<topic slug>--<provider slug>``
-    (slugs never hold two dashes in a row, so pairs cannot collide)."""
-    if not any(PAIR in key for key in keys):
-        return assign_slugs(keys)
-    pairs = [key.split(PAIR, 1) for key in keys]
-    topics = assign_slugs({topic for topic, _ in pairs})
-    providers = assign_slugs({provider for _, provider in pairs})
-    return {f"{t}{PAIR}{p}": f"{topics[t]}--{providers[p]}" for t, p in pairs}
-
-
 def _commonest(spellings: Counter[str]) -> str:
     # The most used spelling names the feed; ties go to the same one whatever the input order.
     return min(spellings.items(), key=lambda item: (-item[1], item[0]))[0]
-
-
-def assign_slugs(keys: Iterable[str]) -> dict[str, str]:
-    """A distinct path-safe slug for every key.
-
-    A key whose slug lost letters (non-ASCII scripts) or length gets a hash of the key appended,
-    so it stays the same whatever other keys exist; of two keys that still share a slug, the
-    first in key order keeps it and the other gets the hash.
-    """
-    slugs: dict[str, str] = {}
-    used: set[str] = set()
-    for key in sorted(keys):
-        name = key.removeprefix("name:")
-        slug = slugify(name)
-        lossy = any(c.isalnum() and not _folds(c) for c in name) or len(slug) > MAX_SLUG
-        slug = slug[:MAX_SLUG].strip("-")
-        digest = hashlib.sha256(key.encode()).hexdigest()
-        hashed = [f"{slug}-{digest[:n]}" if slug else digest[:n] for n in (8, 16, 64)]
-        candidates = hashed if lossy or not slug else [slug, *hashed]
-        slugs[key] = next(c for c in candidates if c not in used)
-        used.add(slugs[key])
-    return slugs
-
-
-def _folds(char: str) -> bool:
-    return bool(unicodedata.normalize("NFKD", char).encode("ascii", "ignore"))

@@ -19,7 +19,7 @@ from lxml import etree, html
 from websockets.sync.client import connect
 
 from feeds.build import build
-from feeds.grouping import GROUPINGS
+from feeds.groupings import GROUPINGS
 from feeds.model import Feed
 from feeds.settings import load_settings
 from tests.conftest import EXAMPLES

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from feeds.grouping import Accumulator, assign_slugs, group, summarize
+from feeds.grouping import Accumulator, group, summarize
 from feeds.model import Author, Entry, Feed
+from feeds.slugs import assign_slugs
 from feeds.text import slugify
 from feeds.urls import article_id
 from tests.conftest import make_settings

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from feeds.errors import SettingsError
-from feeds.grouping import GROUPINGS
+from feeds.groupings import GROUPINGS
 from feeds.model import Author
 from feeds.rendering import FORMATS
 from feeds.settings import FORMAT_NAMES, GROUPING_NAMES, Settings, load_settings, parse_settings

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from feeds.content import entry_html
-from feeds.grouping import GROUPINGS
+from feeds.groupings import GROUPINGS
 from feeds.layout import (
     EXTENSIONS,
     INDEX,

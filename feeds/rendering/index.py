@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from html import escape
 
 from feeds.dates import rfc3339
-from feeds.grouping import GROUPINGS
+from feeds.groupings import GROUPINGS
 from feeds.layout import MEDIA_TYPES, OPML, feed_path, feed_url, grouping_opml
 from feeds.model import FeedInfo
 from feeds.settings import Settings

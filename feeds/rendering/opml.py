@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from feeds.dates import rfc822
-from feeds.grouping import EPOCH, GROUPINGS
+from feeds.grouping import EPOCH
+from feeds.groupings import GROUPINGS
 from feeds.layout import feed_url
 from feeds.model import FeedInfo
 from feeds.rendering.xml import Element, el, serialize
