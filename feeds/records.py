@@ -446,13 +446,8 @@ def _image(value: Any, item: _Fields) -> RawImage:
         item.drop("", f"expected a URL or a mapping, got {_kind(value)}", "image")
         return _NO_IMAGE
     img = _Fields(value, item.path, dropped=item.dropped)
-    url = img.get("url")
-    if url is None:
-        img.drop("url", "missing", "image")
-        return _NO_IMAGE
-    text = _as_text(url)
+    text = _address(img, "url", "image")
     if text is None:
-        img.drop("url", f"expected text, got {_kind(url)}", "image")
         return _NO_IMAGE
     return RawImage(
         url=text,
@@ -462,6 +457,19 @@ def _image(value: Any, item: _Fields) -> RawImage:
     )
 
 
+def _address(part: _Fields, key: str, what: str) -> str | None:
+    """The text of the URL that ``part`` cannot do without, or None (and a warning that drops
+    ``what``)."""
+    url = part.get(key)
+    if url is None:
+        part.drop(key, "missing", what)
+        return None
+    text = _as_text(url)
+    if text is None:
+        part.drop(key, f"expected text, got {_kind(url)}", what)
+    return text
+
+
 def _link(value: Any, item: _Fields, zone: tzinfo) -> RawRelated:
     """An item of ``related``: a mapping of ``webUrl``, ``title``, ``provider`` and
     ``publishedDateTime``. Warnings are named relative to the item ("" for the item itself)."""
@@ -469,13 +477,8 @@ def _link(value: Any, item: _Fields, zone: tzinfo) -> RawRelated:
         item.drop("", f"expected a mapping, got {_kind(value)}", "link")
         return _NO_LINK
     r = _Fields(value, item.path, dropped=item.dropped)
-    url = r.get("webUrl")
-    if url is None:
-        r.drop("webUrl", "missing", "link")
-        return _NO_LINK
-    text = _as_text(url)
+    text = _address(r, "webUrl", "link")
     if text is None:
-        r.drop("webUrl", f"expected text, got {_kind(url)}", "link")
         return _NO_LINK
     published = None
     if r.get("publishedDateTime") is not None:
