@@ -1,164 +1,34 @@
-"""The whole pipeline for one settings object: records -> entries -> feeds -> documents.
+"""One build for one settings object: the records read (only the changed ones, with a cache),
+grouped into feeds and planned, and the result that renders and writes them.
 
-Reading, parsing and mapping run on every core (processes). Grouping streams, keeping only
-each feed's newest entries (as pickled blobs, smaller than objects). Documents are rendered one at
-a time for the writer. With a cache, files whose size and mtime did not change are not read
-again, and feeds whose entries did not change are not rendered again. Nothing here prints.
+A build is either :class:`Built` (plans to render, the documents whose plan changed marked) or
+:class:`Unchanged` (nothing changed since the last build: the same report, nothing to render).
+Reading runs on every core (``reading.py``), what changed comes from the cache
+(``freshness.py``), documents are staged on every core (``fanout.py``) and put in place by the
+writer (``writing.py``). Nothing here prints.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
-import threading
-import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from feeds.cache import Cache, FileState, Report, State, guarded
 from feeds.errors import FeedsError, Problem, RecordError
-from feeds.grouping import Accumulator, FeedPlan, Grouped, Summary, freeze, summarize
+from feeds.fanout import PARALLEL_MIN_FEEDS, Work, stage_in_parallel
+from feeds.freshness import damaged_outputs, outputs_intact, state_of, summary_of
+from feeds.grouping import Accumulator, FeedPlan, Grouped
 from feeds.layout import feed_path, is_archive_page, sealed_pages
-from feeds.mapping import map_record
 from feeds.model import Entry, Feed
-from feeds.records import Scan, read_record, scan_records
-from feeds.rendering import Fragments, measure, render_all, render_entry, site_documents
+from feeds.reading import available_cores, outcomes, process
+from feeds.records import Scan, scan_records
+from feeds.rendering import Fragments, render_all, site_documents
 from feeds.settings import Settings
-from feeds.writing import OutputWriter, WriteReport, failure, interrupted, safe_path, stage
-
-# Below this many files (feeds) a process pool costs more than it saves.
-PARALLEL_MIN = 1500
-PARALLEL_MIN_FEEDS = 60
-CHUNK = 200
-_WRITING: tuple[Build, Path, list[list[FeedPlan]]] | None = None
-
-
-def _write_part(index: int) -> tuple[list[str], list[str]]:
-    """In a forked child: render and stage one part of the feeds (the parent holds the lock
-    and puts them in place)."""
-    assert _WRITING is not None
-    build, folder, parts = _WRITING
-    if build.cache is not None:
-        build.cache.reopen()
-    written: list[str] = []
-    unchanged: list[str] = []
-    site = site_documents(build.settings)
-    plans = parts[index]
-    for path, data in render_all(plans, build.settings, build._load, fragments=build._fragments):
-        if path not in site:
-            try:
-                staged = stage(safe_path(folder, path), data)
-            except OSError as e:
-                raise failure(e, folder) from None
-            (written if staged else unchanged).append(path)
-    return written, unchanged
-
-
-def orphan_guard() -> None:
-    """In a worker process: exit as soon as the process that started it is gone.
-
-    A killed build must not leave workers behind holding memory and the cache open. Linux
-    kills the worker itself (``PR_SET_PDEATHSIG``); elsewhere, and as a second line, a thread
-    notices that the parent changed."""
-    import signal
-
-    parent = os.getppid()
-    # Ctrl-C reaches the whole process group: the build stops its workers itself.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with contextlib.suppress(Exception):
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() != parent:  # died before the request took effect
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
-@dataclass(frozen=True, slots=True)
-class FileOutcome:
-    """What became of one record file: a pickled entry and its summary, a draft, or an error."""
-
-    rel: str
-    summary: Summary | None = None
-    blob: bytes | None = None
-    fragments: bytes | None = None
-    """The entry rendered in every format, pickled (see :meth:`Build._fragments`)."""
-    draft: bool = False
-    error: RecordError | None = None
-    warnings: tuple[Problem, ...] = ()
-
-
-def process(path: Path, rel: str, settings: Settings) -> FileOutcome:
-    """Read, parse and map one record file; never raises for a bad record.
-
-    Messages name the file by ``rel``; the build shows them with the path as the user gave it.
-    """
-    try:
-        record = read_record(path, rel, settings.zone)
-        if record is None:
-            return FileOutcome(rel, draft=True)
-        entry, problems = map_record(record, settings)
-    except RecordError as e:
-        return FileOutcome(rel, error=e)
-    except Exception as e:  # one record must never stop the others
-        error = RecordError(rel, "(record)", f"unexpected {type(e).__name__}: {e}")
-        return FileOutcome(rel, error=error)
-    blob = freeze(entry)
-    # Rendered here, on every core, for the byte budget (its size) and so that documents
-    # are put together from the cache without rendering any entry again.
-    rendered = render_entry(entry, settings)
-    summary = summarize(entry, blob, source=rel, size=measure(rendered), settings=settings)
-    fragments = pickle.dumps(rendered, protocol=pickle.HIGHEST_PROTOCOL)
-    return FileOutcome(rel, summary, blob, fragments, warnings=tuple(problems))
-
-
-def _process_chunk(chunk: Sequence[str], folder: Path, settings: Settings) -> list[FileOutcome]:
-    return [process(folder / rel, rel, settings) for rel in chunk]
-
-
-def outcomes(
-    settings: Settings, rels: Sequence[str], workers: int | None = None
-) -> Iterator[FileOutcome]:
-    """The outcome of every file (paths relative to the records folder), in order."""
-    folder = settings.records
-    workers = workers or available_cores()
-    if workers <= 1 or len(rels) < PARALLEL_MIN:
-        for rel in rels:
-            yield process(folder / rel, rel, settings)
-        return
-    chunks = [rels[i : i + CHUNK] for i in range(0, len(rels), CHUNK)]
-    # fork shares the imported program with the workers (less memory, faster start), but is
-    # unsafe once other threads run (the app builds from a thread; a progress display has one).
-    method = "fork" if threading.active_count() == 1 else "forkserver"
-    context = get_context(method)
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=orphan_guard) as pool:
-        pending: deque[Future[list[FileOutcome]]] = deque()
-        for chunk in chunks:
-            pending.append(pool.submit(_process_chunk, chunk, folder, settings))
-            if len(pending) >= workers * 4:  # bounded read-ahead keeps memory flat
-                yield from pending.popleft().result()
-        while pending:
-            yield from pending.popleft().result()
-
-
-def available_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+from feeds.writing import OutputWriter, WriteReport
 
 
 class Progress(Protocol):
@@ -166,43 +36,81 @@ class Progress(Protocol):
     def read(self, rejected: bool) -> None: ...
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Build:
-    """One build: the feeds (as plans), what happened to every record, and how to render."""
+    """What every build tells: what happened to every record, how many feeds there are."""
 
     settings: Settings
-    plans: tuple[FeedPlan, ...]
     records: int
     published: int
     drafts: int
     duplicates: int
     rejected: tuple[RecordError, ...]
     warnings: tuple[Problem, ...]
-    grouped: Grouped | None
+    state: State | None = None
+    changed: int = 0
+    """Record files read again or removed since the last build."""
+    feed_count: int = 0
+    """Subscription documents (feeds); their archive pages are counted in ``page_count``."""
+    page_count: int = 0
+    plans: tuple[FeedPlan, ...] = ()
+    files: dict[str, bytes] = field(default_factory=dict)
+    """Every document, when :func:`build` rendered them in memory."""
+
+    def expected(self) -> set[str]:
+        """Every file this build's output folder holds."""
+        raise NotImplementedError
+
+    def to_render(self) -> int:
+        """How many documents :meth:`write` renders (the rest did not change)."""
+        return 0
+
+    def documents(self) -> Iterator[tuple[str, bytes]]:
+        """The files to write, rendered one at a time, feeds before the index and OPML."""
+        return iter(())
+
+    def write(
+        self,
+        folder: Path,
+        *,
+        workers: int | None = None,
+        done: Callable[[int], None] | None = None,
+    ) -> WriteReport:
+        """Make ``folder`` hold this build's output."""
+        with OutputWriter(folder, self.expected()) as writer:
+            return writer.finish(self.expected())
+
+    def commit(self, outputs: dict[str, tuple[int, int]]) -> None:
+        """Remember this build in the cache, once its files are written."""
+
+
+@dataclass(slots=True, kw_only=True)
+class Unchanged(Build):
+    """Nothing changed since the last build: its report again, nothing rendered."""
+
+    def expected(self) -> set[str]:
+        return set(self.state.report.outputs) if self.state is not None else set()
+
+
+@dataclass(slots=True, kw_only=True)
+class Built(Build):
+    """The feeds planned, ready to render and write the documents that changed."""
+
+    grouped: Grouped
     dirty: frozenset[str] | None = None
     """Paths of the feeds to render; None renders all of them."""
     cache: Cache | None = None
     signatures: dict[str, str] = field(default_factory=dict)
     """Every document's :meth:`FeedPlan.signature`, by path, when built with a cache."""
-    state: State | None = None
     memory: dict[str, bytes] | None = None
     """Every entry's rendered fragments by record file, when built without a cache for memory."""
-    changed: int = 0
-    feed_count: int = 0
-    """Subscription documents (feeds); their archive pages are counted in ``page_count``."""
-    page_count: int = 0
     files_saved: bool = False
-    files: dict[str, bytes] = field(default_factory=dict)
-    """Every document, when :func:`build` rendered them in memory."""
 
     @property
     def feeds(self) -> list[Feed]:
-        return self.grouped.feeds if self.grouped is not None else []
+        return self.grouped.feeds
 
     def expected(self) -> set[str]:
-        """Every file this build's output folder holds."""
-        if self.grouped is None and self.state is not None:  # nothing changed
-            return set(self.state.report.outputs)
         paths = {feed_path(plan, fmt) for plan in self.plans for fmt in self.settings.formats}
         return paths | set(site_documents(self.settings))
 
@@ -213,9 +121,6 @@ class Build:
         )
 
     def documents(self) -> Iterator[tuple[str, bytes]]:
-        """The files to write, rendered one at a time, feeds before the index and OPML."""
-        if self.grouped is None:
-            return iter(())
         return render_all(
             self.plans,
             self.settings,
@@ -225,10 +130,7 @@ class Build:
         )
 
     def to_render(self) -> int:
-        """How many documents :meth:`write` renders (the rest did not change)."""
         feeds = len(self.plans) if self.dirty is None else len(self.dirty)
-        if self.grouped is None:
-            return 0
         return feeds * len(self.settings.formats) + len(site_documents(self.settings))
 
     def write(
@@ -243,11 +145,13 @@ class Build:
         workers = workers or available_cores()
         plans = [p for p in self.plans if self.dirty is None or p.path in self.dirty]
         with OutputWriter(folder, self.expected()) as writer:
-            if self.grouped is None:
-                return writer.finish(self.expected())
             self._save_files()
             if workers > 1 and len(plans) >= PARALLEL_MIN_FEEDS:
-                self._write_in_parallel(writer, plans, workers, done)
+                if self.cache is not None:
+                    self.cache.db.commit()  # the children read entries through their own one
+                parts = [plans[i :: workers * 2] for i in range(workers * 2)]
+                work = Work(self.settings, self._load, self._fragments, self._reopen, folder, parts)
+                stage_in_parallel(work, writer, workers, done)
                 documents = render_all(self.plans, self.settings, self._load, only=())
             else:
                 documents = self.documents()
@@ -258,13 +162,16 @@ class Build:
             return writer.finish(self.expected())
 
     def _load(self, plan: FeedPlan) -> Feed:
-        assert self.grouped is not None
         return self.grouped.accumulator.materialize(plan)
+
+    def _reopen(self) -> None:
+        if self.cache is not None:
+            self.cache.reopen()  # after a fork, the parent's connection must not be used
 
     def _fragments(self, plan: FeedPlan) -> list[Fragments] | None:
         """The document's entries as rendered when their records were read, from the cache;
         None (render them) without a cache or when one is missing."""
-        if self.grouped is None or (self.cache is None and self.memory is None):
+        if self.cache is None and self.memory is None:
             return None
         sources = self.grouped.accumulator.sources
         paths = [sources[serial] for _, _, serial in plan.items]
@@ -273,28 +180,6 @@ class Build:
             return None
         with guarded():
             return [pickle.loads(found[path]) for path in paths]
-
-    def _write_in_parallel(
-        self,
-        writer: OutputWriter,
-        plans: list[FeedPlan],
-        workers: int,
-        done: Callable[[int], None] | None,
-    ) -> None:
-        global _WRITING  # read by the forked children, which inherit this build in memory
-        parts = [plans[i :: workers * 2] for i in range(workers * 2)]
-        _WRITING = (self, writer.folder, parts)
-        if self.cache is not None:
-            self.cache.db.commit()  # the children read entries through their own connection
-        try:
-            context = get_context("fork")
-            with ProcessPoolExecutor(workers, mp_context=context, initializer=orphan_guard) as pool:
-                for n, (written, unchanged) in enumerate(pool.map(_write_part, range(len(parts)))):
-                    writer.merge(written, unchanged)
-                    if done is not None:
-                        done(len(parts[n]) * len(self.settings.formats))
-        finally:
-            _WRITING = None
 
     def _save_files(self) -> None:
         """Save what is known of every record file, then let it go: the documents are rendered
@@ -307,7 +192,6 @@ class Build:
         self.files_saved = True
 
     def commit(self, outputs: dict[str, tuple[int, int]]) -> None:
-        """Remember this build in the cache, once its files are written."""
         if self.cache is None or self.state is None:
             return
         self.state.report.signatures = self.signatures or {
@@ -325,7 +209,7 @@ def run(
     workers: int | None = None,
     cache: Cache | None = None,
     keep_fragments: bool = False,
-) -> Build:
+) -> Built | Unchanged:
     """Read the records (only the changed ones, with a cache) and group them into feeds.
 
     ``keep_fragments`` keeps every entry's rendered fragments in memory when there is no cache
@@ -338,7 +222,7 @@ def run(
     stats = {rel: (size, mtime) for rel, size, mtime in scan.files}
     rels = [rel for rel, _, _ in scan.files]
     state = cache.quick_state() if cache is not None else State()
-    if cache is not None and stats == state.stats and _outputs_intact(settings, state.report):
+    if cache is not None and stats == state.stats and outputs_intact(settings, state.report):
         return _unchanged(settings, scan, cache)
     if cache is not None:
         state = cache.full_state(state)
@@ -367,9 +251,9 @@ def run(
     if progress is not None:
         progress.reading(len(changed))
     for outcome in outcomes(settings, changed, workers):
-        known = fresh[outcome.rel] = _state_of(outcome)
+        known = fresh[outcome.rel] = state_of(outcome)
         if known[0] is not None:  # its summary, with feed keys shared with every other record's
-            accumulator.add_summary(_summary(known[0], outcome.rel), outcome.blob)
+            accumulator.add_summary(summary_of(known[0], outcome.rel), outcome.blob)
         if outcome.blob is not None and outcome.fragments is not None and cache is not None:
             blobs.append((outcome.rel, outcome.blob, outcome.fragments))
             if len(blobs) >= 2000:
@@ -386,13 +270,13 @@ def run(
     files = {rel: fresh.get(rel) or state.files[rel] for rel in rels}
     for rel, (summary, _, _, _) in files.items():
         if summary is not None and rel not in fresh:
-            accumulator.add_summary(_summary(summary, rel))
+            accumulator.add_summary(summary_of(summary, rel))
     rejected, warnings, drafts = _problems(folder, files, scan)
     grouped = accumulator.finish()
     dirty = None
     signatures = {}
     if cache is not None:
-        damaged = _damaged_outputs(settings, state.report)
+        damaged = damaged_outputs(settings, state.report)
         signatures = {plan.path: plan.signature() for plan in grouped.plans}
         old = state.report.signatures
         dirty = frozenset(
@@ -402,7 +286,7 @@ def run(
         published=grouped.published,
         duplicates=[(p.path, p.reason) for p in grouped.duplicates],
     )
-    return Build(
+    return Built(
         settings=settings,
         plans=tuple(grouped.plans),
         records=len(rels) + len(scan.errors),
@@ -441,60 +325,7 @@ def _problems(
     return rejected, warnings, drafts
 
 
-def _state_of(outcome: FileOutcome) -> FileState:
-    summary = None
-    if outcome.summary is not None:
-        s = outcome.summary
-        # Shared key objects: the saved state then holds each feed key once, and loads fast.
-        keys = tuple(_SHARED.setdefault(key, key) for key in s.keys)
-        summary = (s.id, s.published, s.digest, keys, s.size)
-    error = (outcome.error.field, outcome.error.reason) if outcome.error is not None else None
-    warnings = tuple((w.field, w.reason) for w in outcome.warnings)
-    return (summary, outcome.draft, error, warnings)
-
-
-def _summary(known: tuple[Any, ...], rel: str) -> Summary:
-    article, published, digest, keys, size = known
-    return Summary(article, published, digest, rel, keys, size)
-
-
-_SHARED: dict[Any, Any] = {}
-
-
-def file_stat(path: Path | str) -> tuple[int, int]:
-    """(size, mtime in ns) of ``path``; (-1, -1) when it cannot be read."""
-    try:
-        stat = os.stat(path)
-    except OSError:
-        return (-1, -1)
-    return (stat.st_size, stat.st_mtime_ns)
-
-
-def output_stats(folder: Path, paths: Iterable[str]) -> dict[str, tuple[int, int]]:
-    """:func:`file_stat` of each of ``paths`` in ``folder`` (string joins: thousands of files)."""
-    base = str(folder)
-    return {path: file_stat(os.path.join(base, path)) for path in paths}
-
-
-def _damaged_outputs(settings: Settings, report: Report) -> set[str]:
-    """Feed paths (without extension) whose output files are not as the last build left them."""
-    damaged = set()
-    base = str(settings.output)
-    for path, recorded in report.outputs.items():
-        if file_stat(os.path.join(base, path)) != recorded:
-            damaged.add(path.rsplit(".", 1)[0])
-    return damaged
-
-
-def _outputs_intact(settings: Settings, report: Report) -> bool:
-    return (
-        bool(report.outputs)
-        and not interrupted(settings.output)
-        and not _damaged_outputs(settings, report)
-    )
-
-
-def _unchanged(settings: Settings, scan: Scan, cache: Cache) -> Build:
+def _unchanged(settings: Settings, scan: Scan, cache: Cache) -> Unchanged:
     """Nothing changed since the last build: report it again, render nothing."""
     state = cache.full_state(cache.quick_state())
     rejected, warnings, drafts = _problems(settings.records, state.files, scan)
@@ -502,26 +333,24 @@ def _unchanged(settings: Settings, scan: Scan, cache: Cache) -> Build:
     warnings.extend(Problem(path, "webUrl", reason) for path, reason in report.duplicates)
     with_entries = sum(1 for summary, _, _, _ in state.files.values() if summary is not None)
     cache.close()
-    return Build(
+    return Unchanged(
         settings=settings,
-        plans=(),
         records=len(scan.files) + len(scan.errors),
         published=report.published,
         drafts=drafts,
         duplicates=with_entries - report.published,
         rejected=tuple(rejected),
         warnings=tuple(warnings),
-        grouped=None,
-        cache=None,
         state=state,
         feed_count=sum(1 for path in report.signatures if not is_archive_page(path)),
         page_count=sum(1 for path in report.signatures if is_archive_page(path)),
     )
 
 
-def build(settings: Settings, *, workers: int | None = None) -> Build:
+def build(settings: Settings, *, workers: int | None = None) -> Built:
     """A build with all its documents rendered into ``files`` (what the app serves)."""
     result = run(settings, workers=workers, keep_fragments=True)
+    assert isinstance(result, Built)  # without a cache, nothing is ever unchanged
     result.files = dict(result.documents())
     return result
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from feeds import __version__
-from feeds.build import Build, display, output_stats, run
+from feeds.build import Build, display, run
 from feeds.cache import discard, is_cache, open_cache, unusable
 from feeds.errors import (
     CacheError,
@@ -20,6 +20,7 @@ from feeds.errors import (
     SettingsError,
     WriteError,
 )
+from feeds.freshness import output_stats
 from feeds.layout import INDEX
 from feeds.pinged import forget, remember, to_ping
 from feeds.progress import BuildProgress

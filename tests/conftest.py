@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from feeds.build import Build, build
+from feeds.build import Built, build
 from feeds.settings import Settings, parse_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,7 +79,7 @@ def write_record(records: Path) -> RecordWriter:
     return write
 
 
-def build_from(records: Path, **values: Any) -> Build:
+def build_from(records: Path, **values: Any) -> Built:
     return build(make_settings(records, **values))
 
 

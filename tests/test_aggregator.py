@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from reader import Reader, make_reader
 
-from feeds.build import Build, build
+from feeds.build import Built, build
 from feeds.settings import load_settings
 from tests.conftest import EXAMPLES, record_text
 from tests.live import LiveServer, live_server
@@ -36,14 +36,14 @@ def reader(site: Path) -> Iterator[Reader]:
     reader.close()
 
 
-def expected(site: Path, server: LiveServer) -> Build:
+def expected(site: Path, server: LiveServer) -> Built:
     from dataclasses import replace
 
     settings = load_settings(site / "settings.yaml")
     return build(replace(settings, base_url=server.url))
 
 
-def feed_urls(result: Build, server: LiveServer) -> dict[str, str]:
+def feed_urls(result: Built, server: LiveServer) -> dict[str, str]:
     return {
         server.url + path: path
         for path in result.files

@@ -208,7 +208,7 @@ def test_clean_removes_the_cache_and_what_feeds_wrote(tmp_path: Path) -> None:
 def test_a_cache_from_another_version_is_not_used(tmp_path: Path) -> None:
     import sqlite3
 
-    from feeds.build import run
+    from feeds.build import Built, run
     from feeds.cache import open_cache
     from feeds.settings import load_settings
 
@@ -221,6 +221,7 @@ def test_a_cache_from_another_version_is_not_used(tmp_path: Path) -> None:
     cache, problem = open_cache(settings)
     assert problem is None
     result = run(settings, cache=cache)
+    assert isinstance(result, Built)
     assert result.changed == 14  # every file read again
     assert result.dirty is not None
     assert len(result.dirty) == len(result.plans)

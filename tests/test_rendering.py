@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
-from feeds.build import Build, build
+from feeds.build import Built, build
 from feeds.model import Entry, Feed
 from tests.conftest import BASE_URL, DATA, EXAMPLES, SEED, make_settings, record_text
 
@@ -31,16 +31,16 @@ JSONFEED_SCHEMA = json.loads((DATA / "jsonfeed-1.1.schema.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def seed_build() -> Build:
+def seed_build() -> Built:
     return build(make_settings(SEED.parent))
 
 
 @pytest.fixture(scope="module")
-def examples_build() -> Build:
+def examples_build() -> Built:
     return build(make_settings(EXAMPLES))
 
 
-def the_entry(result: Build) -> Entry:
+def the_entry(result: Built) -> Entry:
     (entry,) = result.feeds[0].entries
     return entry
 
@@ -49,7 +49,7 @@ def parsed_time(struct: Any) -> datetime:
     return datetime.fromtimestamp(timegm(struct), UTC)
 
 
-def test_rss_reads_back_field_by_field(seed_build: Build) -> None:
+def test_rss_reads_back_field_by_field(seed_build: Built) -> None:
     entry = the_entry(seed_build)
     data = seed_build.files["all.rss"]
     feed = feedparser.parse(data)
@@ -77,7 +77,7 @@ def test_rss_reads_back_field_by_field(seed_build: Build) -> None:
     assert "SFGate" in content
 
 
-def test_rss_channel_has_self_link_dates_and_namespaces(seed_build: Build) -> None:
+def test_rss_channel_has_self_link_dates_and_namespaces(seed_build: Built) -> None:
     root = etree.fromstring(seed_build.files["all.rss"])
     assert root.nsmap == {
         "atom": NS["atom"],
@@ -101,7 +101,7 @@ def test_rss_channel_has_self_link_dates_and_namespaces(seed_build: Build) -> No
     assert channel.findtext("ttl") == "60"
 
 
-def test_atom_reads_back_field_by_field(seed_build: Build) -> None:
+def test_atom_reads_back_field_by_field(seed_build: Built) -> None:
     entry = the_entry(seed_build)
     feed = feedparser.parse(seed_build.files["all.atom"])
     assert not feed.bozo, feed.get("bozo_exception")
@@ -128,7 +128,7 @@ def test_atom_reads_back_field_by_field(seed_build: Build) -> None:
     assert item.content[0].type == "text/html"
 
 
-def test_atom_links_keep_rel_type_and_title_in_the_xml(seed_build: Build) -> None:
+def test_atom_links_keep_rel_type_and_title_in_the_xml(seed_build: Built) -> None:
     root = etree.fromstring(seed_build.files["all.atom"])
     links = root.findall("atom:entry/atom:link", NS)
     assert [link.get("rel") for link in links] == ["alternate", "enclosure", "related", "related"]
@@ -139,7 +139,7 @@ def test_atom_links_keep_rel_type_and_title_in_the_xml(seed_build: Build) -> Non
     assert feed_self.get("href") == BASE_URL + "all.atom"
 
 
-def test_json_feed_reads_back_field_by_field(seed_build: Build) -> None:
+def test_json_feed_reads_back_field_by_field(seed_build: Built) -> None:
     entry = the_entry(seed_build)
     document = json.loads(seed_build.files["all.json"])
     jsonschema.validate(document, JSONFEED_SCHEMA)
@@ -177,7 +177,7 @@ def test_json_feed_reads_back_field_by_field(seed_build: Build) -> None:
     }
 
 
-def feed_documents(result: Build) -> list[tuple[Feed, str, bytes]]:
+def feed_documents(result: Built) -> list[tuple[Feed, str, bytes]]:
     return [
         (feed, fmt, result.files[f"{feed.path}.{fmt}"])
         for feed in result.feeds
@@ -185,7 +185,7 @@ def feed_documents(result: Build) -> list[tuple[Feed, str, bytes]]:
     ]
 
 
-def test_every_example_feed_parses_cleanly_with_its_entries(examples_build: Build) -> None:
+def test_every_example_feed_parses_cleanly_with_its_entries(examples_build: Built) -> None:
     documents = feed_documents(examples_build)
     assert len(documents) == 3 * len(examples_build.feeds) >= 3 * 15
     for feed, fmt, data in documents:
@@ -200,7 +200,7 @@ def test_every_example_feed_parses_cleanly_with_its_entries(examples_build: Buil
         assert ids == [e.id for e in feed.entries], (feed.path, fmt)
 
 
-def test_one_enclosure_in_rss_and_every_image_as_media(examples_build: Build) -> None:
+def test_one_enclosure_in_rss_and_every_image_as_media(examples_build: Built) -> None:
     for feed in examples_build.feeds:
         root = etree.fromstring(examples_build.files[f"{feed.path}.rss"])
         for item, entry in zip(root.iter("item"), feed.entries, strict=True):
@@ -209,7 +209,7 @@ def test_one_enclosure_in_rss_and_every_image_as_media(examples_build: Build) ->
             assert len(item.findall("media:thumbnail", NS)) == (1 if entry.images else 0)
 
 
-def test_index_and_opml_list_every_feed(examples_build: Build) -> None:
+def test_index_and_opml_list_every_feed(examples_build: Built) -> None:
     index = examples_build.files["index.html"].decode()
     opml = etree.fromstring(examples_build.files["feeds.opml"])
     assert opml.get("version") == "2.0"
@@ -223,7 +223,7 @@ def test_index_and_opml_list_every_feed(examples_build: Build) -> None:
     assert '<link rel="alternate" type="application/feed+json"' in index
 
 
-def test_index_is_well_formed_html(examples_build: Build) -> None:
+def test_index_is_well_formed_html(examples_build: Built) -> None:
     from lxml import html
 
     page = html.document_fromstring(examples_build.files["index.html"])
@@ -320,7 +320,7 @@ def test_the_stylesheet_href_leads_back_to_the_output_folder_from_any_depth() ->
 
 
 def test_rss_and_atom_point_to_the_stylesheet_and_json_builds_have_none(
-    examples_build: Build,
+    examples_build: Built,
 ) -> None:
     for path, data in examples_build.files.items():
         if path.endswith((".rss", ".atom")):
@@ -352,7 +352,7 @@ def naive_xml_text(raw: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def ampersand_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+def ampersand_build(tmp_path_factory: pytest.TempPathFactory) -> Built:
     records = tmp_path_factory.mktemp("amp") / "records"
     records.mkdir()
     (records / "a.txt").write_text(
@@ -367,7 +367,7 @@ def ampersand_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
 
 
 def test_url_valued_rss_elements_read_the_same_by_a_naive_parser(
-    ampersand_build: Build,
+    ampersand_build: Built,
 ) -> None:
     data = ampersand_build.files["all.rss"]
     root = etree.fromstring(data)
@@ -391,7 +391,7 @@ def test_url_valued_rss_elements_read_the_same_by_a_naive_parser(
 
 
 def test_rss_text_elements_keep_the_hex_references_of_the_best_practices_profile(
-    ampersand_build: Build,
+    ampersand_build: Built,
 ) -> None:
     source = ampersand_build.files["all.rss"].decode()
     assert "<title>Rock &#x26; roll &#x3C;live&gt;</title>" in source
