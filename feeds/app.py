@@ -28,6 +28,7 @@ from feeds.build import Build, build, display
 from feeds.dates import rfc3339
 from feeds.errors import FeedsError
 from feeds.grouping import EPOCH
+from feeds.history import load_history, remove_leftovers, save_history
 from feeds.layout import INDEX, feed_path, feed_url
 from feeds.rendering import FORMATS
 from feeds.serving import (
@@ -35,11 +36,8 @@ from feeds.serving import (
     Prepared,
     Snapshot,
     choose,
-    load_history,
     make_snapshot,
     not_modified,
-    remove_leftovers,
-    save_history,
     updated_history,
 )
 from feeds.settings import Settings, load_settings

@@ -10,14 +10,13 @@ import hashlib
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Collection, Iterator
 from pathlib import Path, PurePosixPath
 
 from feeds.build import display
 from feeds.errors import DestinationError, FeedsError
 from feeds.publishing import PUBLISHED, TEMP_PREFIX, Destination, Held, is_safe, read_manifest
-from feeds.writing import write_output
+from feeds.writing import atomic_write, prune, write_output
 
 # What a temp file of feeds before 0.2 looks like: tempfile.mkstemp's names beside the target.
 LEGACY_TEMP = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
@@ -105,7 +104,7 @@ class FolderDestination:
 
     def put(self, path: str, data: bytes, content_type: str, cache_control: str) -> None:
         try:
-            _replace(self._path(path), data)
+            atomic_write(self._path(path), data)
         except (OSError, FeedsError) as e:
             raise DestinationError(f"cannot write {self.folder / path}: {_reason(e)}") from None
 
@@ -119,7 +118,7 @@ class FolderDestination:
             return
         except (OSError, FeedsError) as e:
             raise DestinationError(f"cannot remove {self.folder / path}: {_reason(e)}") from None
-        self._prune(target.parent)
+        prune(self.folder, target.parent)
 
     def sweep(self, paths: Collection[str]) -> list[str]:
         """Remove feeds' temp files from the folders of ``paths`` (and those folders, when that
@@ -139,18 +138,8 @@ class FolderDestination:
                 except OSError:
                     continue
                 removed.append((parent / name).as_posix())
-            self._prune(folder)
+            prune(self.folder, folder)
         return removed
-
-    def _prune(self, folder: Path) -> None:
-        """Remove ``folder`` and its parents while they are empty, up to the destination."""
-        root = self.folder.resolve()
-        while folder.resolve() != root and folder.resolve().is_relative_to(root):
-            try:
-                folder.rmdir()
-            except OSError:
-                return  # not empty, or not there
-            folder = folder.parent
 
 
 def _temps(folder: Path, known: set[str]) -> list[str]:
@@ -167,20 +156,6 @@ def _temps(folder: Path, known: set[str]) -> list[str]:
         if ours and entry.is_file(follow_symlinks=False):
             found.append(entry.name)
     return found
-
-
-def _replace(target: Path, data: bytes) -> None:
-    """Put ``data`` at ``target`` by a rename, so that it is there whole or not at all."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=TEMP_PREFIX)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; static servers must read the files
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _reason(error: Exception) -> str:

@@ -25,7 +25,7 @@ from feeds.build import Build, display
 from feeds.errors import UnreadableError
 from feeds.layout import locate
 from feeds.rendering import FORMATS
-from feeds.writing import MANIFEST
+from feeds.writing import MANIFEST, is_safe
 
 # Which document of a feed is read when it is published in several formats: JSON Feed is the
 # simplest to read exactly, RSS the one that carries the least.
@@ -137,7 +137,7 @@ def _manifest(folder: Path) -> list[str] | None:
         return None
     except (OSError, UnicodeDecodeError) as e:
         raise UnreadableError(f"{display(folder / MANIFEST)}: cannot read: {e}") from e
-    return [line for line in text.splitlines() if line and ".." not in line.split("/")]
+    return [line for line in text.splitlines() if is_safe(line)]
 
 
 def _walk(folder: Path) -> list[str]:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from feeds import writing
 from feeds.errors import DestinationError, FeedsError, Refused
 from feeds.layout import cache_control, content_type, order, sealed_pages, stage
 from feeds.settings import Settings
@@ -33,7 +34,7 @@ from feeds.writing import listed_files, safe_path
 
 PUBLISHED = ".feeds-published.json"
 """The destination's record of what feeds put there: site, path -> digests and headers."""
-TEMP_PREFIX = ".feeds-tmp-"
+TEMP_PREFIX = writing.TEMP_MARK + "-"
 """How the temp files of a folder destination start: the next publish removes any it finds."""
 MANIFEST_CONTENT_TYPE = "application/json"
 MANIFEST_CACHE_CONTROL = "no-store"
@@ -500,13 +501,8 @@ def _digests(path: str, digests: object) -> frozenset[str]:
 def is_safe(path: str) -> bool:
     """A relative path with no empty, ``.`` or ``..`` part, no backslash or NUL, and none of
     feeds' own names (the manifest, temp files): never outside the destination."""
-    parts = path.split("/")
     return (
-        bool(path)
-        and not path.startswith("/")
-        and "\\" not in path
-        and "\x00" not in path
-        and all(part not in ("", ".", "..") for part in parts)
+        writing.is_safe(path)
         and path != PUBLISHED
-        and not parts[-1].startswith(TEMP_PREFIX)
+        and not path.rpartition("/")[2].startswith(TEMP_PREFIX)
     )

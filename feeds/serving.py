@@ -3,24 +3,17 @@
 Pure: a :class:`Snapshot` depends on the built files, the previous snapshot, the history of what
 was served and ``now`` only, so the rules (an ETag is the hash of the bytes, Last-Modified moves
 only when the bytes change, and only forward) are tested without a server or a clock. The
-history is kept across restarts in a small file (:func:`load_history`, :func:`save_history`).
+history is kept across restarts by ``history.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import glob
 import gzip
 import hashlib
-import json
-import os
-import tempfile
-import time
 from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
-from pathlib import Path
 
 from feeds.layout import INDEX, cache_control, content_type
 
@@ -33,9 +26,6 @@ BROWSER_TYPE = b"application/xml; charset=utf-8"
 Headers = tuple[tuple[bytes, bytes], ...]
 History = Mapping[str, tuple[str, datetime]]
 """Every path ever served (``/all.rss``) -> the digest and Last-Modified it was last served with."""
-HISTORY_VERSION = 1
-# A history is written in milliseconds: a temporary file this old was left by a killed process.
-LEFTOVER_SECONDS = 60.0
 SECOND = timedelta(seconds=1)
 
 
@@ -124,52 +114,6 @@ def updated_history(history: History, snapshot: Snapshot) -> dict[str, tuple[str
     for path, document in snapshot.documents.items():
         merged[path] = (document.digest, document.last_modified)
     return merged
-
-
-def load_history(path: Path) -> tuple[dict[str, tuple[str, datetime]], str | None]:
-    """The history saved in ``path`` and, when it cannot be used, why (then it is empty)."""
-    try:
-        data = json.loads(path.read_bytes())
-        if data.get("version") != HISTORY_VERSION:
-            raise ValueError(f"version: expected {HISTORY_VERSION}")
-        history = {}
-        for key, (digest, seconds) in data["paths"].items():
-            if not isinstance(key, str) or not isinstance(digest, str):
-                raise ValueError(f"{key!r}: expected a path and a digest")
-            history[key] = (digest, datetime.fromtimestamp(int(seconds), UTC))
-    except FileNotFoundError:
-        return {}, None
-    except (OSError, ValueError, TypeError, KeyError, AttributeError, OverflowError) as e:
-        return {}, f"{type(e).__name__}: {e}" if not isinstance(e, OSError) else str(e)
-    return history, None
-
-
-def remove_leftovers(path: Path) -> None:
-    """Remove the temporary files of :func:`save_history` that killed processes left."""
-    limit = time.time() - LEFTOVER_SECONDS
-    for leftover in path.parent.glob(f".{glob.escape(path.name)}.*"):
-        with contextlib.suppress(OSError):
-            if leftover.stat().st_mtime < limit:
-                leftover.unlink()
-
-
-def save_history(path: Path, history: History) -> None:
-    """Write ``history`` to ``path`` whole: under a temporary name, then renamed over it."""
-    data = {
-        "version": HISTORY_VERSION,
-        "paths": {
-            key: [digest, int(moment.timestamp())]
-            for key, (digest, moment) in sorted(history.items())
-        },
-    }
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(json.dumps(data, separators=(",", ":")).encode())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 def make_document(

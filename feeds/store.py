@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 from feeds.errors import StoreError
 from feeds.serving import MIN_COMPRESS, Prepared, Snapshot, header, make_document
+from feeds.writing import atomic_write
 
 VERSION = 1
 CURRENT = "current"
@@ -73,9 +74,9 @@ class Store:
             # A restarted worker reads every blob: put back any that a /tmp cleaner removed.
             packed = document.gzip.body if document.gzip is not None else None
             if blob not in self._used or not self._present(blob, packed is not None):
-                _write(self.folder / blob, document.identity.body)
+                atomic_write(self.folder / blob, document.identity.body)
                 if packed is not None:
-                    _write(self.folder / f"{blob}.gz", packed)
+                    atomic_write(self.folder / f"{blob}.gz", packed)
             self._used[blob] = now
             documents[path] = {
                 "digest": document.digest,
@@ -91,7 +92,7 @@ class Store:
             "stats": dict(snapshot.stats),
             "documents": documents,
         }
-        _write(self.folder / name, json.dumps(index, indent=1, sort_keys=True).encode())
+        atomic_write(self.folder / name, json.dumps(index, indent=1, sort_keys=True).encode())
         self._used[name] = now
         pointer = self.folder / f"{CURRENT}.tmp"
         pointer.unlink(missing_ok=True)
@@ -210,10 +211,3 @@ def _time(source: Path, name: str, value: Any) -> datetime:
     if moment.tzinfo is None:
         raise StoreError(f"{source}: {name}: expected a time zone, got {value!r}")
     return moment
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Write under a temporary name, then rename: a reader never sees a partial file."""
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)

@@ -30,7 +30,8 @@ MANIFEST = ".feeds-manifest"
 JOURNAL = ".feeds-journal"
 LOCK = ".feeds-lock"
 TEMP_MARK = ".feeds-tmp"
-"""Every temporary file feeds makes is named ``.<name>.feeds-tmp…``, so it can be found again."""
+"""Every temporary file feeds makes holds this in its name (``.<name>.feeds-tmp`` for a build's
+staged documents, ``.feeds-tmp-<pid>-<n>-<name>`` for an atomic write), so it can be found again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,15 +288,21 @@ def safe_path(folder: Path, path: str, *, follow: bool = True) -> Path:
     return target
 
 
+def is_safe(path: str) -> bool:
+    """Whether ``path`` is a relative, ``/``-separated path that cannot lead outside the folder
+    it is joined to: no empty, ``.`` or ``..`` part, no backslash, no NUL. The one check of every
+    path that comes from a file anyone could edit (a manifest, a journal)."""
+    return (
+        bool(path)
+        and not path.startswith("/")
+        and "\\" not in path
+        and "\x00" not in path
+        and all(part not in ("", ".", "..") for part in path.split("/"))
+    )
+
+
 def _checked(path: str) -> str:
-    """``path``, if it is a relative path that cannot lead outside the folder it is joined to."""
-    if (
-        not path
-        or "\\" in path
-        or "\x00" in path
-        or path.startswith("/")
-        or any(part in ("", ".", "..") for part in path.split("/"))
-    ):
+    if not is_safe(path):
         raise WriteError(f"refusing to write outside the output folder: {path!r}")
     return path
 
@@ -304,7 +311,7 @@ def atomic_write(target: Path, data: bytes) -> None:
     """Replace ``target`` with ``data`` in one rename; a unique temporary name, so writers
     that hold no lock do not collide."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.with_name(f".{target.name}{TEMP_MARK}-{os.getpid()}-{next(_serial)}")
+    temp = target.with_name(f"{TEMP_MARK}-{os.getpid()}-{next(_serial)}-{target.name}")
     try:
         with open(temp, "wb") as f:
             f.write(data)

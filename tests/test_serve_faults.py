@@ -24,15 +24,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from feeds.history import load_history, save_history
 from feeds.serving import (
     History,
     Snapshot,
     http_date,
-    load_history,
     make_snapshot,
     not_modified,
-    save_history,
 )
+from feeds.writing import TEMP_MARK
 from tests.conftest import EXAMPLES, record_text
 from tests.live import LiveServer, live_server
 
@@ -348,7 +348,7 @@ def test_a_damaged_last_modified_file_is_ignored_with_one_warning(
     (state,) = site.glob(".feeds-*served*")
     state.write_bytes(b'{"version": 1, "paths": {"/all.atom": ["\xff')
     # What a server killed while writing it leaves: removed at the next start.
-    leftover = site / f".{state.name}.k1ll3d"
+    leftover = site / f"{TEMP_MARK}-4242-0-{state.name}"  # as a killed server leaves it
     leftover.write_bytes(b'{"version": 1, "pa')
     os.utime(leftover, (time.time() - 3600, time.time() - 3600))
 
