@@ -24,7 +24,8 @@ from typing import Any
 
 import anyio.to_thread
 
-from feeds.app import SNAPSHOT_DIR, FeedServer, describe
+from feeds.app import SNAPSHOT_DIR
+from feeds.builder import FeedServer, describe
 from feeds.protocol import uvicorn_options
 from feeds.settings import Settings
 from feeds.store import Store

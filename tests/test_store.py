@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from feeds.app import POLL_SECONDS, Follower
 from feeds.errors import StoreError
+from feeds.follower import POLL_SECONDS, Follower
 from feeds.serving import Snapshot
 from feeds.settings import Settings
 from feeds.store import BLOBS, CURRENT, Store, current, load
