@@ -42,11 +42,16 @@ TAG_TEXT = (
 ENTRIES = "CREATE TABLE IF NOT EXISTS entries (path TEXT PRIMARY KEY, blob BLOB, fragments BLOB)"
 
 
-# What the last build knew of one record file, as a plain tuple (100,000 of them load in a
-# fraction of a second): (summary, draft, error, warnings), where summary is
-# (id, published as POSIX seconds, digest, feed keys, size) of a published entry, error is
-# (field, reason) and warnings are (field, reason) pairs.
-FileState = tuple[Any, bool, Any, tuple[tuple[str, str], ...]]
+# The rows the cache keeps of every record file. Plain tuples, named by type only: 100,000 of
+# them load in 0.05 s, against 0.44 s as NamedTuples (pickle calls the class for each one).
+FeedKeys = tuple[tuple[tuple[str, str], str], ...]
+"""The feeds an entry belongs to: ((grouping, key), name) each."""
+SummaryRow = tuple[str, int, str, FeedKeys, int]
+"""A published entry: (id, published as POSIX seconds, digest, feed keys, size in bytes)."""
+ProblemRow = tuple[str, str]
+"""(field, reason) of a rejection or a warning."""
+FileState = tuple[SummaryRow | None, bool, ProblemRow | None, tuple[ProblemRow, ...]]
+"""What the last build knew of one record file: (summary, draft, error, warnings)."""
 
 
 @dataclass(slots=True)

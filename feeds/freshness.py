@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from feeds.cache import FileState, Report
+from feeds.cache import FileState, Report, SummaryRow
 from feeds.grouping import Summary
 from feeds.reading import FileOutcome
 from feeds.settings import Settings
@@ -29,7 +29,7 @@ def state_of(outcome: FileOutcome) -> FileState:
     return (summary, outcome.draft, error, warnings)
 
 
-def summary_of(known: tuple[Any, ...], rel: str) -> Summary:
+def summary_of(known: SummaryRow, rel: str) -> Summary:
     article, published, digest, keys, size = known
     return Summary(article, published, digest, rel, keys, size)
 
