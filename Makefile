@@ -38,8 +38,8 @@ lint: $(STAMP)
 check: $(STAMP)
 	$(BIN)/feeds check --settings settings.yaml
 
-## golden: regenerate the golden files in tests/data/golden after an intended change
-golden: $(STAMP)
+## golden: regenerate the golden files in tests/data/golden (and output/) after an intended change
+golden: $(STAMP) build
 	$(BIN)/python -m tests.golden
 
 ## validate: run the independent validator kit from ../shared on output/
