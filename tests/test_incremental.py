@@ -12,17 +12,9 @@ from pathlib import Path
 import pytest
 
 from feeds.cli import main
-from tests.conftest import EXAMPLES, load_corpus, record_text
+from tests.conftest import example_site, load_corpus, record_text, tree
 
 corpus = load_corpus()
-
-
-def tree(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 def build(site: Path, output: str, *extra: str) -> int:
@@ -127,8 +119,7 @@ def test_random_edits_give_the_bytes_of_a_cold_build(tmp_path: Path, seed: int) 
 
 
 def test_nothing_changed_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    shutil.copytree(EXAMPLES, tmp_path / "records")
-    (tmp_path / "settings.yaml").write_text("title: Same\nrecords: records\n")
+    example_site(tmp_path, "title: Same\nrecords: records\n")
     build(tmp_path, "out")
     capsys.readouterr()
     assert build(tmp_path, "out") == 0
@@ -142,8 +133,7 @@ def test_nothing_changed_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFi
 def test_only_the_affected_feeds_are_rendered_again(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    shutil.copytree(EXAMPLES, tmp_path / "records")
-    (tmp_path / "settings.yaml").write_text("title: Same\nrecords: records\n")
+    example_site(tmp_path, "title: Same\nrecords: records\n")
     build(tmp_path, "out")
     record = tmp_path / "records" / "005_cpp-safety-profiles.txt"
     record.write_text(record.read_text().replace('excerpt: "', 'excerpt: "Edited. ', 1))
@@ -158,9 +148,8 @@ def test_only_the_affected_feeds_are_rendered_again(
 def test_rejected_records_are_reported_again_from_the_cache(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    shutil.copytree(EXAMPLES, tmp_path / "records")
+    example_site(tmp_path, "title: Same\nrecords: records\n")
     (tmp_path / "records" / "broken.txt").write_text("---\ntitle: [\n---\n")
-    (tmp_path / "settings.yaml").write_text("title: Same\nrecords: records\n")
     assert build(tmp_path, "out") == 1
     first = capsys.readouterr().err
     assert build(tmp_path, "out") == 1
@@ -170,8 +159,7 @@ def test_rejected_records_are_reported_again_from_the_cache(
 
 @pytest.mark.parametrize("damage", ["garbage", "empty", "truncate", "delete"])
 def test_a_damaged_or_missing_cache_falls_back_to_a_full_build(tmp_path: Path, damage: str) -> None:
-    shutil.copytree(EXAMPLES, tmp_path / "records")
-    (tmp_path / "settings.yaml").write_text("title: Damaged\nrecords: records\n")
+    example_site(tmp_path, "title: Damaged\nrecords: records\n")
     build(tmp_path, "out")
     cache = tmp_path / ".feeds-cache" / "build.sqlite"
     assert cache.exists()
@@ -190,9 +178,7 @@ def test_a_damaged_or_missing_cache_falls_back_to_a_full_build(tmp_path: Path, d
 
 
 def test_changed_settings_rebuild_everything(tmp_path: Path) -> None:
-    shutil.copytree(EXAMPLES, tmp_path / "records")
-    settings = tmp_path / "settings.yaml"
-    settings.write_text("title: Before\nrecords: records\n")
+    settings = example_site(tmp_path, "title: Before\nrecords: records\n")
     build(tmp_path, "out")
     settings.write_text("title: After\nrecords: records\nmax_entries: 2\n")
     build(tmp_path, "out")
@@ -201,8 +187,7 @@ def test_changed_settings_rebuild_everything(tmp_path: Path) -> None:
 
 
 def test_a_deleted_or_edited_output_file_is_written_again(tmp_path: Path) -> None:
-    shutil.copytree(EXAMPLES, tmp_path / "records")
-    (tmp_path / "settings.yaml").write_text("title: Outputs\nrecords: records\n")
+    example_site(tmp_path, "title: Outputs\nrecords: records\n")
     build(tmp_path, "out")
     (tmp_path / "out" / "topics" / "climate.atom").unlink()
     (tmp_path / "out" / "all.json").write_text("{}")
@@ -211,8 +196,7 @@ def test_a_deleted_or_edited_output_file_is_written_again(tmp_path: Path) -> Non
 
 
 def test_clean_removes_the_cache_and_what_feeds_wrote(tmp_path: Path) -> None:
-    shutil.copytree(EXAMPLES, tmp_path / "records")
-    (tmp_path / "settings.yaml").write_text("title: Clean\nrecords: records\noutput: out\n")
+    example_site(tmp_path, "title: Clean\nrecords: records\noutput: out\n")
     build(tmp_path, "out")
     (tmp_path / "out" / "keep-me.txt").write_text("mine")
     assert main(["clean", "--settings", str(tmp_path / "settings.yaml")]) == 0
@@ -227,8 +211,7 @@ def test_a_cache_from_another_version_is_not_used(tmp_path: Path) -> None:
     from feeds.cache import open_cache
     from feeds.settings import load_settings
 
-    shutil.copytree(EXAMPLES, tmp_path / "records")
-    (tmp_path / "settings.yaml").write_text("title: Versions\nrecords: records\n")
+    example_site(tmp_path, "title: Versions\nrecords: records\n")
     build(tmp_path, "out")
     with sqlite3.connect(tmp_path / ".feeds-cache" / "build.sqlite") as db:
         db.execute("UPDATE meta SET value = 'feeds 0.0.1' WHERE key = 'fingerprint'")
@@ -246,8 +229,7 @@ def test_progress_of_reading_and_writing_is_shown_on_a_terminal_only(tmp_path: P
     import subprocess
     import sys
 
-    shutil.copytree(EXAMPLES, tmp_path / "records")
-    (tmp_path / "settings.yaml").write_text("title: Progress\nrecords: records\n")
+    example_site(tmp_path, "title: Progress\nrecords: records\n")
     command = [
         sys.executable,
         "-m",

@@ -22,7 +22,7 @@ from feeds.build import build
 from feeds.rendering.links import cache_control, content_type
 from feeds.serving import BROWSER_TYPE
 from feeds.settings import load_settings
-from tests.conftest import EXAMPLES, ROOT, run_cli
+from tests.conftest import EXAMPLES, ROOT, example_site, run_cli
 from tests.live import LiveServer, free_port, live_server, stop, wait_until_up
 
 DEPLOY = ROOT / "deploy" / "nginx"
@@ -301,11 +301,10 @@ class Proxied:
 @pytest.fixture(scope="module")
 def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxied]:
     folder = tmp_path_factory.mktemp("nginx-proxy")
-    shutil.copytree(EXAMPLES, folder / "records")
-    settings_file = folder / "settings.yaml"
-    settings_file.write_text(
+    settings_file = example_site(
+        folder,
         "title: Proxied News\nrecords: records\nmax_entries: 8\narchive_page_size: 2\n"
-        "hubs: [https://hub.example/]\n"
+        "hubs: [https://hub.example/]\n",
     )
     result = build(load_settings(settings_file))
     with live_server(settings_file, "--no-watch") as app:

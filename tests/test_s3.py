@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from feeds.rendering.links import content_type
 from feeds.writing import listed_files
 from tests.conftest import EXAMPLES, ROOT, record_text, run_cli
 from tests.hub import running_hub
-from tests.s3server import S3Server, running_s3, s3_proxy
+from tests.s3server import S3Server, s3_proxy
 
 SUMMARY = re.compile(
     r"^feeds publish: (\d+) uploaded, (\d+) unchanged, (\d+) deleted, (\d+) failed(?:, (\d+) left \(no --delete\))? in (\S+) \([\d.]+ s\)$",
@@ -33,12 +32,6 @@ SUMMARY = re.compile(
 )
 CORAL = "013_coral-reef-thermal-tolerance.txt"
 LUNAR = "002_lunar-relay-satellite.txt"  # the only record of the topic "Space"
-
-
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    with running_s3(tmp_path_factory.mktemp("moto") / "moto.log") as server:
-        yield server
 
 
 @dataclass

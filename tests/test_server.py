@@ -12,21 +12,17 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import EXAMPLES, record_text
-from tests.live import LiveServer, free_port, live_server
+from tests.conftest import EXAMPLES, example_site, record_text
+from tests.live import LiveServer, free_port, live_server, request
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("site")
-    shutil.copytree(EXAMPLES, folder / "records")
-    (folder / "settings.yaml").write_text(
-        "title: Live News\nrecords: records\noutput: output\nttl_minutes: 5\n"
-    )
+    example_site(folder, "title: Live News\nrecords: records\noutput: output\nttl_minutes: 5\n")
     return folder
 
 
@@ -34,19 +30,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def server(site: Path) -> Iterator[LiveServer]:
     with live_server(site / "settings.yaml") as server:
         yield server
-
-
-def request(
-    server: LiveServer, method: str, path: str, **headers: str
-) -> tuple[int, dict[str, str], bytes]:
-    parts = urlsplit(server.url)
-    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
-    try:
-        connection.request(method, path, headers=headers)
-        response = connection.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        connection.close()
 
 
 @pytest.mark.parametrize(
@@ -173,8 +156,7 @@ def test_settings_changes_are_followed_to_a_new_records_folder(tmp_path: Path) -
 
 
 def test_the_factory_serves_identical_bytes_from_each_of_two_workers(tmp_path: Path) -> None:
-    shutil.copytree(EXAMPLES, tmp_path / "records")
-    (tmp_path / "settings.yaml").write_text("title: Workers\nrecords: records\n")
+    example_site(tmp_path, "title: Workers\nrecords: records\n")
     port = free_port()
     env = {**os.environ, "FEEDS_SETTINGS": str(tmp_path / "settings.yaml"), "FEEDS_WATCH": "0"}
     command = [sys.executable, "-m", "uvicorn", "--factory", "feeds.app:from_environment"]

@@ -18,14 +18,7 @@ from feeds.serving import Snapshot
 from feeds.settings import Settings
 from feeds.store import BLOBS, CURRENT, Store, StoreError, current, load
 from feeds.workers import Builder
-from tests.conftest import EXAMPLES, make_settings, record_text
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    records = tmp_path / "records"
-    shutil.copytree(EXAMPLES, records)
-    return make_settings(records, output=tmp_path / "output", ttl_minutes=15)
+from tests.conftest import record_text
 
 
 @pytest.fixture
