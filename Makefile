@@ -24,9 +24,9 @@ serve: $(STAMP)
 test: $(STAMP) lint browser nginx validator
 	$(BIN)/pytest
 
-## quick: the edit loop: every test but the slow ones (fault injection, servers under load)
+## quick: the edit loop (under a minute): every test but the slow and the external ones
 quick: $(STAMP)
-	$(BIN)/pytest -m 'not slow'
+	$(BIN)/pytest -m 'not slow and not external'
 
 ## lint: ruff (lint and format check) and mypy --strict
 lint: $(STAMP)

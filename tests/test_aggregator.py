@@ -49,6 +49,7 @@ def feed_urls(result: BuildResult, server: LiveServer) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_reader_gets_every_entry_then_only_304s_then_exactly_the_new_one(
     site: Path, server: LiveServer, reader: Reader
 ) -> None:

@@ -26,7 +26,10 @@ from tests.conftest import example_site
 from tests.live import LiveServer, live_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make browser)")
+pytestmark = [
+    pytest.mark.external,
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make browser)"),
+]
 
 
 @pytest.fixture(scope="module")

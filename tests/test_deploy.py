@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
 import yaml
 
 from feeds.publishing import PUBLISHED
@@ -33,6 +34,7 @@ def run_ci(site: Path, s3: S3Server, dest: str, **env: str) -> subprocess.Comple
     )
 
 
+@pytest.mark.external
 def test_ci_script_publishes_and_stops_a_risky_deploy(tmp_path: Path, s3: S3Server) -> None:
     site = tmp_path / "site"
     shutil.copytree(EXAMPLES, site / "records")

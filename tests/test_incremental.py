@@ -102,6 +102,7 @@ def edit(rng: random.Random, records: Path, round_: int) -> None:
         )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_random_edits_give_the_bytes_of_a_cold_build(tmp_path: Path, seed: int) -> None:
     rng = random.Random(seed)

@@ -29,7 +29,10 @@ DEPLOY = ROOT / "deploy" / "nginx"
 NGINX = shutil.which("nginx") or next(
     (p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None
 )
-pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx not installed (make nginx)")
+pytestmark = [
+    pytest.mark.external,
+    pytest.mark.skipif(NGINX is None, reason="nginx not installed (make nginx)"),
+]
 
 READER = "application/atom+xml, application/rss+xml, application/feed+json;q=0.9, */*;q=0.1"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"

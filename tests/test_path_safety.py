@@ -25,11 +25,11 @@ def site(tmp_path: Path, **values: object) -> Path:
     ("output", "reason"),
     [
         ("/", "root of the file system"),
-        ("..", "must not contain the records folder"),
-        (".", "must not contain the records folder"),
-        ("records", "different folder from records"),
+        pytest.param("..", "must not contain the records folder", marks=pytest.mark.slow),
+        pytest.param(".", "must not contain the records folder", marks=pytest.mark.slow),
+        pytest.param("records", "different folder from records", marks=pytest.mark.slow),
         ("records/out", "inside the records folder"),
-        ("HOME", "home folder"),
+        pytest.param("HOME", "home folder", marks=pytest.mark.slow),
     ],
 )
 def test_an_output_that_reaches_beyond_its_own_folder_is_refused(
@@ -154,7 +154,9 @@ def test_an_unreadable_folder_is_rejected_by_name_and_the_rest_is_published(
             "custom_feeds:\n  - title: T\n    topics: [AI]\n    since: 2024-02-30\n",
             "custom_feeds: custom feed 1: `since` must be a date such as 2024-01-31",
         ),
-        ("title: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+        pytest.param(
+            "title: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply", marks=pytest.mark.slow
+        ),
         ("title: x\n\tbad: tab\n", "not valid YAML"),
     ],
 )

@@ -131,6 +131,7 @@ def test_a_new_record_is_served_within_seconds(site: Path, server: LiveServer) -
     assert after["etag"] != before["etag"]
 
 
+@pytest.mark.slow
 def test_settings_changes_are_followed_to_a_new_records_folder(tmp_path: Path) -> None:
     shutil.copytree(EXAMPLES, tmp_path / "old")
     (tmp_path / "new").mkdir()
@@ -190,6 +191,7 @@ def test_the_factory_serves_identical_bytes_from_each_of_two_workers(tmp_path: P
         process.wait(timeout=15)
 
 
+@pytest.mark.slow
 def test_feeds_carry_a_link_header_naming_their_hubs_and_themselves(tmp_path: Path) -> None:
     shutil.copytree(EXAMPLES, tmp_path / "records")
     hubs = ["https://hub.example.net/", "https://push.example.com/websub"]

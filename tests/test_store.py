@@ -81,6 +81,7 @@ def test_a_reload_reads_and_rebuilds_only_the_changed_documents(
         assert (doc is first.documents.get(path)) == (path not in changed), path
 
 
+@pytest.mark.slow
 def test_last_modified_comes_from_the_builder_even_after_a_missed_generation(
     builder: Builder, settings: Settings
 ) -> None:
@@ -173,6 +174,7 @@ def test_blobs_deleted_under_the_builder_are_written_again_for_new_workers(
     assert loaded(builder).documents == built.documents
 
 
+@pytest.mark.slow
 def test_a_worker_that_cannot_read_a_build_keeps_the_last_and_says_stale(
     builder: Builder, settings: Settings
 ) -> None:

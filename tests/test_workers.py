@@ -96,6 +96,7 @@ def add_record(site: Path, name: str, title: str) -> None:
     os.replace(draft, site / "records" / name)
 
 
+@pytest.mark.slow
 def test_every_worker_serves_the_same_bytes_and_validators_before_and_after_a_rebuild(
     site: Path, server: LiveServer
 ) -> None:
@@ -126,6 +127,7 @@ def test_every_worker_serves_the_same_bytes_and_validators_before_and_after_a_re
     assert built_lines(server) == workers[next(iter(workers))]["builds"]
 
 
+@pytest.mark.slow
 def test_a_broken_settings_change_keeps_every_worker_on_the_last_good_build(site: Path) -> None:
     with live_server(site / "settings.yaml", "--workers", str(WORKERS)) as server:
         every_worker(server, lambda h: h["status"] == "ok")
