@@ -24,9 +24,9 @@ serve: $(STAMP)
 test: $(STAMP) lint browser nginx validator
 	$(BIN)/pytest
 
-## quick: the edit loop: every test but the slow ones (fault injection, servers under load)
+## quick: the edit loop (under a minute): every test but the slow and the external ones
 quick: $(STAMP)
-	$(BIN)/pytest -m 'not slow'
+	$(BIN)/pytest -m 'not slow and not external'
 
 ## lint: ruff (lint and format check) and mypy --strict
 lint: $(STAMP)
@@ -38,8 +38,8 @@ lint: $(STAMP)
 check: $(STAMP)
 	$(BIN)/feeds check --settings settings.yaml
 
-## golden: regenerate the golden files in tests/data/golden after an intended change
-golden: $(STAMP)
+## golden: regenerate the golden files in tests/data/golden (and output/) after an intended change
+golden: $(STAMP) build
 	$(BIN)/python -m tests.golden
 
 ## validate: run the independent validator kit from ../shared on output/

@@ -1,16 +1,20 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from feeds.build import Built, build
 from feeds.settings import Settings, parse_settings
+
+if TYPE_CHECKING:
+    from tests.s3server import S3Server
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -32,6 +36,32 @@ def make_settings(records: Path, output: Path | None = None, **values: Any) -> S
     from dataclasses import replace
 
     return replace(settings, records=records, output=output or records.parent / "output")
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file below ``folder`` (hidden ones too) and its bytes, by relative path."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def example_site(folder: Path, settings: str) -> Path:
+    """A copy of the example records in ``folder/records`` and ``settings`` (YAML text) in
+    ``folder/settings.yaml``; returns the settings file."""
+    shutil.copytree(EXAMPLES, folder / "records")
+    path = folder / "settings.yaml"
+    path.write_text(settings)
+    return path
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for a copy of the example records in ``tmp_path``."""
+    records = tmp_path / "records"
+    shutil.copytree(EXAMPLES, records)
+    return make_settings(records, output=tmp_path / "output", ttl_minutes=15)
 
 
 @pytest.fixture
@@ -84,7 +114,10 @@ def build_from(records: Path, **values: Any) -> Built:
 
 
 def run_cli(
-    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+    *args: str,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    preexec: Callable[[], None] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """The real command, in a fresh interpreter, as CI and users run it."""
     full_env = {**os.environ, **(env or {})}
@@ -96,7 +129,17 @@ def run_cli(
         text=True,
         check=False,
         timeout=120,
+        preexec_fn=preexec,
     )
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """moto's S3 server on a loopback port, for the tests of one module."""
+    from tests.s3server import running_s3  # it imports this module
+
+    with running_s3(tmp_path_factory.mktemp("moto") / "moto.log") as server:
+        yield server
 
 
 def load_corpus() -> Any:

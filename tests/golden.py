@@ -1,11 +1,14 @@
-"""Golden files: the seed record's feeds in tests/data/golden/seed, the examples' in output/.
+"""Golden files: the seed record's feeds in tests/data/golden/seed (and seed-hubs), the example
+records' in tests/data/golden/examples.
 
 Regenerate after an intended change with ``make golden`` (``python -m tests.golden``), then
-read the diff: it shows exactly what changed for readers.
+read the diff: it shows exactly what changed for readers. The examples' golden files live here
+rather than in output/ because ``make build`` rewrites output/ from whatever the code does now.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from feeds.build import build
@@ -25,7 +28,7 @@ def cases() -> dict[str, Settings]:
             output=GOLDEN / "seed-hubs",
             hubs=["https://hub.example.net/", "https://push.example.com/websub?a=1&b=2"],
         ),
-        "examples": load_settings(ROOT / "settings.yaml"),
+        "examples": replace(load_settings(ROOT / "settings.yaml"), output=GOLDEN / "examples"),
     }
 
 

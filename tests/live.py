@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import socket
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from tests.conftest import ROOT
 
@@ -72,6 +74,21 @@ class LiveServer:
             for line in self.log.read_text().splitlines()
             if '"GET ' in line or '"HEAD ' in line
         ]
+
+
+def request(
+    server: LiveServer, method: str, path: str, **headers: str
+) -> tuple[int, dict[str, str], bytes]:
+    """One request on a new connection (so that any worker may take it), undecoded: the status,
+    the headers (lower-case names) and the body."""
+    parts = urlsplit(server.url)
+    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    try:
+        connection.request(method, path, headers=headers)
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
 
 
 @contextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,15 +10,14 @@ from reader import Reader, make_reader
 
 from feeds.build import Built, build
 from feeds.settings import load_settings
-from tests.conftest import EXAMPLES, record_text
+from tests.conftest import example_site, record_text
 from tests.live import LiveServer, live_server
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("aggregated")
-    shutil.copytree(EXAMPLES, folder / "records")
-    (folder / "settings.yaml").write_text("title: Aggregated News\nrecords: records\n")
+    example_site(folder, "title: Aggregated News\nrecords: records\n")
     return folder
 
 
@@ -51,6 +49,7 @@ def feed_urls(result: Built, server: LiveServer) -> dict[str, str]:
     }
 
 
+@pytest.mark.slow
 def test_reader_gets_every_entry_then_only_304s_then_exactly_the_new_one(
     site: Path, server: LiveServer, reader: Reader
 ) -> None:

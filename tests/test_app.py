@@ -24,13 +24,6 @@ from tests.conftest import EXAMPLES, make_settings
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    records = tmp_path / "records"
-    shutil.copytree(EXAMPLES, records)
-    return make_settings(records, output=tmp_path / "output", ttl_minutes=15)
-
-
-@pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as client:
         yield client

@@ -22,18 +22,20 @@ from feeds.build import build
 from feeds.groupings import GROUPINGS
 from feeds.model import Feed
 from feeds.settings import load_settings
-from tests.conftest import EXAMPLES
+from tests.conftest import example_site
 from tests.live import LiveServer, live_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make browser)")
+pytestmark = [
+    pytest.mark.external,
+    pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make browser)"),
+]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     folder = tmp_path_factory.mktemp("browsed")
-    shutil.copytree(EXAMPLES, folder / "records")
-    (folder / "settings.yaml").write_text("title: Browsed News\nrecords: records\n")
+    example_site(folder, "title: Browsed News\nrecords: records\n")
     with live_server(folder / "settings.yaml", "--no-watch") as server:
         yield server
 
@@ -138,9 +140,8 @@ def test_an_archive_page_reads_as_history_and_links_both_ways(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, fmt: str
 ) -> None:
     folder = tmp_path_factory.mktemp("archived")
-    shutil.copytree(EXAMPLES, folder / "records")
-    (folder / "settings.yaml").write_text(
-        "title: Archived News\nrecords: records\nmax_entries: 3\narchive_page_size: 4\n"
+    example_site(
+        folder, "title: Archived News\nrecords: records\nmax_entries: 3\narchive_page_size: 4\n"
     )
     with live_server(folder / "settings.yaml", "--no-watch", "--no-access-log") as archived:
         url = f"{archived.url}archive/all/2.{fmt}"

@@ -73,6 +73,7 @@ def test_every_damaged_cache_page_gives_a_cold_build_and_one_warning(
         assert (code, cache_lines(stderr)) == (0, []), (page, stderr)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("problem", ["foreign owner", "read-only"])
 def test_a_cache_that_cannot_be_written_gives_a_cold_build_and_one_warning(
     tmp_path: Path, problem: str

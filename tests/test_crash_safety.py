@@ -178,6 +178,7 @@ def test_workers_exit_when_the_build_is_killed(tmp_path: Path) -> None:
     assert_all_gone(family)
 
 
+@pytest.mark.slow
 def test_clean_removes_what_a_killed_build_left(tmp_path: Path) -> None:
     site = Site(tmp_path, count=120)
     (site.out).mkdir()
@@ -195,6 +196,7 @@ def test_clean_removes_what_a_killed_build_left(tmp_path: Path) -> None:
     assert faults.tree(site.out) == {"mine.txt": b"the user's own file"}
 
 
+@pytest.mark.slow
 def test_a_second_build_at_once_is_refused_and_harms_nothing(tmp_path: Path) -> None:
     site = Site(tmp_path, count=150)
     first = faults.start_build(site.settings)
@@ -208,6 +210,7 @@ def test_a_second_build_at_once_is_refused_and_harms_nothing(tmp_path: Path) -> 
     assert faults.published(site.out) == site.cold()
 
 
+@pytest.mark.slow
 def test_a_full_disk_keeps_the_previous_output_then_the_next_build_succeeds(
     tmp_path: Path,
 ) -> None:
@@ -230,6 +233,7 @@ def test_a_full_disk_keeps_the_previous_output_then_the_next_build_succeeds(
     assert faults.published(site.out) == site.cold()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
 def test_a_full_tmpfs_keeps_the_previous_output_then_the_next_build_succeeds(
     tmp_path: Path,

@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,16 +16,10 @@ import yaml
 from feeds.publishing import PUBLISHED
 from feeds.writing import listed_files
 from tests.conftest import EXAMPLES, ROOT
-from tests.s3server import S3Server, running_s3
+from tests.s3server import S3Server
 
 CI = ROOT / "deploy" / "ci.sh"
 WORKFLOW = ROOT / "deploy" / "github-actions.yml"
-
-
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    with running_s3(tmp_path_factory.mktemp("moto") / "moto.log") as server:
-        yield server
 
 
 def run_ci(site: Path, s3: S3Server, dest: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -41,6 +34,7 @@ def run_ci(site: Path, s3: S3Server, dest: str, **env: str) -> subprocess.Comple
     )
 
 
+@pytest.mark.external
 def test_ci_script_publishes_and_stops_a_risky_deploy(tmp_path: Path, s3: S3Server) -> None:
     site = tmp_path / "site"
     shutil.copytree(EXAMPLES, site / "records")

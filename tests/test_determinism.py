@@ -8,15 +8,7 @@ import re
 import shutil
 from pathlib import Path
 
-from tests.conftest import EXAMPLES, SEED, run_cli
-
-
-def tree(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
+from tests.conftest import EXAMPLES, SEED, run_cli, tree
 
 
 def shuffled_copy(source: Path, target: Path, seed: int) -> None:

@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -161,6 +162,7 @@ def test_moved_published_date_is_risky(
     assert report["totals"]["dates_moved"] == 1
 
 
+@pytest.mark.slow
 def test_duplicate_ids_in_the_new_output_are_risky(
     tmp_path: Path, records: Path, write_record: RecordWriter
 ) -> None:
@@ -226,6 +228,7 @@ def test_dropping_a_format_is_risky_for_its_subscribers(
     assert report["totals"]["entries_removed"] == 0
 
 
+@pytest.mark.slow
 def test_outputs_in_different_formats_have_the_same_entries(
     tmp_path: Path, records: Path, write_record: RecordWriter
 ) -> None:
@@ -248,6 +251,7 @@ def test_outputs_in_different_formats_have_the_same_entries(
                 assert report["totals"]["entries_removed"] == 0, text
 
 
+@pytest.mark.slow
 def test_entry_moved_into_an_archive_page_is_not_removed(
     tmp_path: Path, records: Path, write_record: RecordWriter
 ) -> None:
@@ -275,6 +279,7 @@ def test_entry_moved_into_an_archive_page_is_not_removed(
     assert [r["title"] for r in feed(report, "all")["removed"]] == ["Old"]
 
 
+@pytest.mark.slow
 def test_without_new_compares_with_what_the_records_build_now(
     tmp_path: Path, records: Path, write_record: RecordWriter
 ) -> None:
@@ -311,6 +316,7 @@ def test_quiet_prints_only_risky_lines_and_totals(
     assert lines[3].startswith(TOTALS)
 
 
+@pytest.mark.slow
 def test_unreadable_folder_or_document_is_exit_2_naming_it(
     tmp_path: Path, records: Path, write_record: RecordWriter
 ) -> None:
@@ -373,6 +379,7 @@ def in_process(*args: str) -> tuple[int, str]:
     return code, out.getvalue()
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(record_sets(), st.sampled_from([["rss"], ["atom"], ["json"], ["rss", "atom", "json"]]))
 def test_any_built_output_compared_with_itself_or_its_records_is_no_change(

@@ -194,6 +194,7 @@ def test_reader_ingests_every_example_feed_with_the_same_entries(tmp_path: Path)
     assert len(list(EXAMPLES.rglob("*.*"))) == 14
 
 
+@pytest.mark.external
 @pytest.mark.skipif(
     not (KIT.exists() and KIT_VENV.exists()),
     reason="validator kit not set up (../shared/validate/setup)",
@@ -228,6 +229,7 @@ def test_independent_validator_finds_no_errors(
     assert strict.returncode == 0, strict.stdout[-3000:]
 
 
+@pytest.mark.external
 @pytest.mark.skipif(
     not (KIT.exists() and KIT_VENV.exists()),
     reason="validator kit not set up (../shared/validate/setup)",

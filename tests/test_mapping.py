@@ -245,6 +245,7 @@ def test_a_2_mb_record_of_aliased_bad_image_urls_is_published_fast_with_bounded_
     assert elapsed < 3.0, elapsed
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("field", "bad", "first", "per_item"),
     [

@@ -22,14 +22,17 @@ from feeds.build import build
 from feeds.layout import cache_control, content_type
 from feeds.serving import BROWSER_TYPE
 from feeds.settings import load_settings
-from tests.conftest import EXAMPLES, ROOT, run_cli
+from tests.conftest import EXAMPLES, ROOT, example_site, run_cli
 from tests.live import LiveServer, free_port, live_server, stop, wait_until_up
 
 DEPLOY = ROOT / "deploy" / "nginx"
 NGINX = shutil.which("nginx") or next(
     (p for p in ("/usr/sbin/nginx",) if os.access(p, os.X_OK)), None
 )
-pytestmark = pytest.mark.skipif(NGINX is None, reason="nginx not installed (make nginx)")
+pytestmark = [
+    pytest.mark.external,
+    pytest.mark.skipif(NGINX is None, reason="nginx not installed (make nginx)"),
+]
 
 READER = "application/atom+xml, application/rss+xml, application/feed+json;q=0.9, */*;q=0.1"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -301,11 +304,10 @@ class Proxied:
 @pytest.fixture(scope="module")
 def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxied]:
     folder = tmp_path_factory.mktemp("nginx-proxy")
-    shutil.copytree(EXAMPLES, folder / "records")
-    settings_file = folder / "settings.yaml"
-    settings_file.write_text(
+    settings_file = example_site(
+        folder,
         "title: Proxied News\nrecords: records\nmax_entries: 8\narchive_page_size: 2\n"
-        "hubs: [https://hub.example/]\n"
+        "hubs: [https://hub.example/]\n",
     )
     result = build(load_settings(settings_file))
     with live_server(settings_file, "--no-watch") as app:

@@ -5,31 +5,14 @@ message naming the path, never a traceback."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests import faults
-from tests.conftest import ROOT, SEED, record_text
+from tests.conftest import SEED, record_text, run_cli
 
 SECRET = "AKIA-FAKE-SECRET-KEY-0123456789"
-
-
-def feeds(
-    *args: str, preexec: Callable[[], None] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "feeds", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        preexec_fn=preexec,
-    )
 
 
 def site(tmp_path: Path, **values: object) -> Path:
@@ -42,11 +25,11 @@ def site(tmp_path: Path, **values: object) -> Path:
     ("output", "reason"),
     [
         ("/", "root of the file system"),
-        ("..", "must not contain the records folder"),
-        (".", "must not contain the records folder"),
-        ("records", "different folder from records"),
+        pytest.param("..", "must not contain the records folder", marks=pytest.mark.slow),
+        pytest.param(".", "must not contain the records folder", marks=pytest.mark.slow),
+        pytest.param("records", "different folder from records", marks=pytest.mark.slow),
         ("records/out", "inside the records folder"),
-        ("HOME", "home folder"),
+        pytest.param("HOME", "home folder", marks=pytest.mark.slow),
     ],
 )
 def test_an_output_that_reaches_beyond_its_own_folder_is_refused(
@@ -57,7 +40,7 @@ def test_an_output_that_reaches_beyond_its_own_folder_is_refused(
     settings = site(tmp_path / "site", output=output)
     before = faults.tree(tmp_path)
     for command in ("build", "check", "clean"):
-        done = feeds(command, "--settings", str(settings))
+        done = run_cli(command, "--settings", str(settings))
         assert done.returncode == 2, (command, done.stdout, done.stderr)
         assert "output" in done.stderr
         assert reason in done.stderr
@@ -71,7 +54,7 @@ def test_an_output_holding_the_settings_file_is_refused(tmp_path: Path) -> None:
     settings.parent.mkdir(parents=True)
     (tmp_path / "records").mkdir()
     settings.write_text(faults.settings_text(records="../../records", output=".."))
-    done = feeds("build", "--settings", str(settings))
+    done = run_cli("build", "--settings", str(settings))
     assert done.returncode == 2
     assert "must not contain the settings file" in done.stderr
 
@@ -79,11 +62,11 @@ def test_an_output_holding_the_settings_file_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("url", ["https://example.org/feeds/?x=1", "https://example.org/f/#top"])
 def test_a_base_url_with_a_query_or_fragment_is_refused(tmp_path: Path, url: str) -> None:
     settings = site(tmp_path, base_url=url)
-    done = feeds("build", "--settings", str(settings))
+    done = run_cli("build", "--settings", str(settings))
     assert done.returncode == 2
     assert "base_url" in done.stderr
     assert "without a query" in done.stderr
-    done = feeds("build", "--settings", str(site(tmp_path)), "--base-url", url)
+    done = run_cli("build", "--settings", str(site(tmp_path)), "--base-url", url)
     assert done.returncode == 2
     assert "without a query" in done.stderr
 
@@ -102,7 +85,7 @@ def test_a_record_linked_from_outside_is_skipped_and_nothing_of_it_is_quoted(
     (records / "outside.txt").symlink_to(outside)
     (records / "inside.txt").symlink_to(records / "seed.txt")
     for command in ("check", "build"):
-        done = feeds(command, "--settings", str(settings))
+        done = run_cli(command, "--settings", str(settings))
         assert done.returncode == 0, done.stderr
         assert SECRET not in done.stderr + done.stdout
         assert "elsewhere" not in done.stderr + done.stdout
@@ -128,7 +111,7 @@ def test_links_that_lead_nowhere_and_undecodable_names_are_rejected_by_name(
     with open(bad_name, "w") as f:
         f.write(record_text(title="Latin-1 name", webUrl="https://x.example/latin"))
     for command in ("check", "build"):
-        done = feeds(command, "--settings", str(settings))
+        done = run_cli(command, "--settings", str(settings))
         assert done.returncode == 1, (command, done.stderr)
         assert "Traceback" not in done.stderr
         lines = done.stderr.splitlines()
@@ -155,7 +138,7 @@ def test_an_unreadable_folder_is_rejected_by_name_and_the_rest_is_published(
     locked.chmod(0)
     try:
         for command in ("check", "build"):
-            done = feeds(command, "--settings", str(settings), preexec=faults.powerless)
+            done = run_cli(command, "--settings", str(settings), preexec=faults.powerless)
             assert done.returncode == 1, (command, done.stderr)
             assert "records/locked: (folder): cannot be read: Permission denied" in done.stderr
             assert "Traceback" not in done.stderr
@@ -171,7 +154,9 @@ def test_an_unreadable_folder_is_rejected_by_name_and_the_rest_is_published(
             "custom_feeds:\n  - title: T\n    topics: [AI]\n    since: 2024-02-30\n",
             "custom_feeds: custom feed 1: `since` must be a date such as 2024-01-31",
         ),
-        ("title: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+        pytest.param(
+            "title: " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply", marks=pytest.mark.slow
+        ),
         ("title: x\n\tbad: tab\n", "not valid YAML"),
     ],
 )
@@ -181,7 +166,7 @@ def test_settings_that_yaml_cannot_type_are_a_message(
     settings = site(tmp_path)
     settings.write_text(settings.read_text() + text)
     for command in ("check", "build"):
-        done = feeds(command, "--settings", str(settings))
+        done = run_cli(command, "--settings", str(settings))
         assert done.returncode == 2, (command, done.stderr)
         assert message in done.stderr
         assert "Traceback" not in done.stderr

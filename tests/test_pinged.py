@@ -44,6 +44,7 @@ def ok(*args: str) -> str:
     return result.stdout
 
 
+@pytest.mark.slow
 def test_first_ping_announces_every_feed_and_a_second_nothing(tmp_path: Path) -> None:
     with running_hub() as hub:
         settings = site(tmp_path, [hub.url])
@@ -63,6 +64,7 @@ def test_first_ping_announces_every_feed_and_a_second_nothing(tmp_path: Path) ->
         assert hub.received == []
 
 
+@pytest.mark.slow
 def test_build_ping_announces_exactly_the_feeds_whose_bytes_changed(tmp_path: Path) -> None:
     with running_hub() as hub:
         settings = site(tmp_path, [hub.url])
@@ -78,6 +80,7 @@ def test_build_ping_announces_exactly_the_feeds_whose_bytes_changed(tmp_path: Pa
     assert hub.urls() == changed
 
 
+@pytest.mark.slow
 def test_a_failed_ping_is_sent_again_by_the_next_ping(tmp_path: Path) -> None:
     with running_hub() as hub:
         settings = site(tmp_path, [hub.url])
@@ -103,6 +106,7 @@ def test_a_failed_ping_is_sent_again_by_the_next_ping(tmp_path: Path) -> None:
         assert hub.received == []
 
 
+@pytest.mark.slow
 def test_a_hub_that_never_answers_is_reported_and_the_build_status_kept(
     tmp_path: Path,
 ) -> None:
@@ -137,6 +141,7 @@ def test_ping_without_hubs_says_so_and_exits_0(tmp_path: Path) -> None:
     assert not (tmp_path / "output" / PINGED).exists()
 
 
+@pytest.mark.slow
 def test_clean_removes_the_ping_record(tmp_path: Path) -> None:
     with running_hub() as hub:
         settings = site(tmp_path, [hub.url])
@@ -146,6 +151,7 @@ def test_clean_removes_the_ping_record(tmp_path: Path) -> None:
     assert not (tmp_path / "output").exists() or not any((tmp_path / "output").iterdir())
 
 
+@pytest.mark.slow
 def test_a_damaged_record_means_pinging_every_feed_again(tmp_path: Path) -> None:
     with running_hub() as hub:
         settings = site(tmp_path, [hub.url])

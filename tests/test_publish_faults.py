@@ -195,6 +195,7 @@ def assert_holds_exactly(dest: Path, version: Version) -> None:
     assert folders(dest) == wanted
 
 
+@pytest.mark.slow
 def test_publish_after_killed_publish_restores_older_build(
     versions: dict[str, Version], tmp_path: Path
 ) -> None:
@@ -212,6 +213,7 @@ def test_publish_after_killed_publish_restores_older_build(
     assert publish(v1, dest).stdout.startswith(f"feeds publish: 0 uploaded, {len(v1.files())} ")
 
 
+@pytest.mark.slow
 def test_a_temp_file_left_by_a_killed_publish_is_removed_by_the_next(
     versions: dict[str, Version], tmp_path: Path
 ) -> None:
@@ -241,6 +243,7 @@ def test_a_publish_killed_during_the_first_publish_into_a_folder_converges(
     assert_holds_exactly(dest, v1)
 
 
+@pytest.mark.slow
 def test_fetch_waits_for_a_publish_that_finishes(
     versions: dict[str, Version], tmp_path: Path
 ) -> None:

@@ -280,6 +280,7 @@ def test_delete_in_a_folder_removes_only_what_feeds_published(output: Path, tmp_
     assert set(parse_manifest((dest / PUBLISHED).read_bytes()) or {}) == set(listed_files(output))
 
 
+@pytest.mark.slow
 def test_a_file_that_cannot_be_written_holds_back_the_index_until_a_rerun(
     output: Path, tmp_path: Path
 ) -> None:
@@ -322,6 +323,7 @@ def test_a_bad_destination_is_exit_2(output: Path, dest: str, words: str) -> Non
     assert words in err
 
 
+@pytest.mark.slow
 def test_fetch_from_a_folder_mirrors_the_last_publish(output: Path, tmp_path: Path) -> None:
     dest = tmp_path / "www"
     assert publish(output, dest)[0] == 0
@@ -349,6 +351,7 @@ def forget_a_topic(output: Path, tmp_path: Path) -> None:
     build_into(output, records_without_space(tmp_path))
 
 
+@pytest.mark.slow
 def test_a_first_publish_into_a_web_root_lists_its_own_index_and_writes_nothing(
     output: Path, tmp_path: Path
 ) -> None:
@@ -369,6 +372,7 @@ def test_a_first_publish_into_a_web_root_lists_its_own_index_and_writes_nothing(
     assert (dest / "about.html").read_text() == "about me"
 
 
+@pytest.mark.slow
 def test_a_file_that_already_holds_the_built_bytes_is_adopted(output: Path, tmp_path: Path) -> None:
     dest = tmp_path / "www"
     dest.mkdir()
@@ -379,6 +383,7 @@ def test_a_file_that_already_holds_the_built_bytes_is_adopted(output: Path, tmp_
     assert "all.rss" in parse_published(dest)
 
 
+@pytest.mark.slow
 def test_publishing_another_site_into_a_destination_is_refused_without_overwrite(
     output: Path, tmp_path: Path
 ) -> None:
@@ -413,6 +418,7 @@ def test_publishing_another_site_into_a_destination_is_refused_without_overwrite
     assert (dest / "topics" / "space.rss").read_bytes() == before["topics/space.rss"]
 
 
+@pytest.mark.slow
 def test_delete_leaves_a_file_changed_since_feeds_published_it(
     output: Path, tmp_path: Path
 ) -> None:
@@ -452,6 +458,7 @@ def test_delete_never_follows_a_symlink_out_of_the_destination(
     assert (dest / "topics" / "space.rss").is_symlink()
 
 
+@pytest.mark.slow
 def test_a_manifest_with_a_path_out_of_the_destination_is_not_trusted(
     output: Path, tmp_path: Path
 ) -> None:

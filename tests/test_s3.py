@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from feeds.publishing import PUBLISHED, read_manifest
 from feeds.writing import listed_files
 from tests.conftest import EXAMPLES, ROOT, record_text, run_cli
 from tests.hub import running_hub
-from tests.s3server import S3Server, running_s3, s3_proxy
+from tests.s3server import S3Server, s3_proxy
 
 SUMMARY = re.compile(
     r"^feeds publish: (\d+) uploaded, (\d+) unchanged, (\d+) deleted, (\d+) failed(?:, (\d+) left \(no --delete\))? in (\S+) \([\d.]+ s\)$",
@@ -33,12 +32,6 @@ SUMMARY = re.compile(
 )
 CORAL = "013_coral-reef-thermal-tolerance.txt"
 LUNAR = "002_lunar-relay-satellite.txt"  # the only record of the topic "Space"
-
-
-@pytest.fixture(scope="module")
-def s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    with running_s3(tmp_path_factory.mktemp("moto") / "moto.log") as server:
-        yield server
 
 
 @dataclass
@@ -130,6 +123,7 @@ def test_first_publish_uploads_every_file_with_its_headers(site: Site) -> None:
     assert record["all.rss"]["sha256"] == hashlib.sha256(files["all.rss"]).hexdigest()
 
 
+@pytest.mark.slow
 def test_second_publish_uploads_nothing(site: Site) -> None:
     assert site.publish()[0] == 0
     before = site.s3.client().head_object(Bucket=site.bucket, Key=site.prefix + "index.html")
@@ -141,6 +135,7 @@ def test_second_publish_uploads_nothing(site: Site) -> None:
     assert after["LastModified"] == before["LastModified"]
 
 
+@pytest.mark.slow
 def test_one_changed_record_uploads_only_the_objects_it_changed(site: Site) -> None:
     assert site.publish()[0] == 0
     before = site.files()
@@ -157,6 +152,7 @@ def test_one_changed_record_uploads_only_the_objects_it_changed(site: Site) -> N
     assert {k: v for k, v in site.stored().items() if k != PUBLISHED} == after
 
 
+@pytest.mark.slow
 def test_objects_of_gone_feeds_are_removed_only_with_delete(site: Site) -> None:
     assert site.publish()[0] == 0
     client = site.s3.client()
@@ -190,6 +186,7 @@ def test_objects_of_gone_feeds_are_removed_only_with_delete(site: Site) -> None:
     assert {f"deleted {p}" for p in gone - {"topics/space.json"}} <= set(out.splitlines())
 
 
+@pytest.mark.slow
 def test_without_the_publish_manifest_equal_objects_are_found_by_etag(site: Site) -> None:
     assert site.publish()[0] == 0
     site.s3.client().delete_object(Bucket=site.bucket, Key=site.prefix + PUBLISHED)
@@ -199,6 +196,7 @@ def test_without_the_publish_manifest_equal_objects_are_found_by_etag(site: Site
     assert PUBLISHED in site.stored()  # written again, so the next publish reads it
 
 
+@pytest.mark.slow
 def test_objects_go_up_archive_pages_first_and_the_index_and_manifest_last(site: Site) -> None:
     with s3_proxy(site.s3.url) as proxy:
         code, _, err = site.publish(endpoint=proxy.url)
@@ -212,6 +210,7 @@ def test_objects_go_up_archive_pages_first_and_the_index_and_manifest_last(site:
     assert set(order[1:-1]) == set(site.files())
 
 
+@pytest.mark.slow
 def test_a_refused_upload_holds_back_the_index_and_a_second_run_finishes(site: Site) -> None:
     assert site.publish()[0] == 0
     old = site.stored()
@@ -243,6 +242,7 @@ def test_a_refused_upload_holds_back_the_index_and_a_second_run_finishes(site: S
     assert {k: v for k, v in site.stored().items() if k != PUBLISHED} == site.files()
 
 
+@pytest.mark.slow
 def test_dry_run_lists_the_changes_and_changes_nothing(site: Site) -> None:
     assert site.publish()[0] == 0
     site.edit(CORAL, "Some corals inherit", "Several corals inherit")
@@ -258,6 +258,7 @@ def test_dry_run_lists_the_changes_and_changes_nothing(site: Site) -> None:
     assert site.stored() == before
 
 
+@pytest.mark.slow
 def test_hubs_are_pinged_for_the_uploaded_feeds_only(site: Site) -> None:
     assert site.publish()[0] == 0
     with running_hub() as hub:
@@ -291,6 +292,7 @@ def test_hubs_are_pinged_for_the_uploaded_feeds_only(site: Site) -> None:
         assert "https://example.org/feeds/topics/space.atom" not in expected
 
 
+@pytest.mark.slow
 def test_fetch_copies_the_last_publish_for_feeds_diff(site: Site, tmp_path: Path) -> None:
     env = site.s3.env()
     empty = run_cli("fetch", site.dest, str(tmp_path / "none"), env=env)
@@ -308,6 +310,7 @@ def test_fetch_copies_the_last_publish_for_feeds_diff(site: Site, tmp_path: Path
     assert "0 new, 0 gone, 0 changed" in diff.stdout
 
 
+@pytest.mark.slow
 def test_an_unreachable_store_is_exit_3_and_names_it(site: Site) -> None:
     code, _, err = site.publish("--endpoint-url", "http://127.0.0.1:9/")
     assert code == 3
@@ -383,6 +386,7 @@ def test_s3_publish_after_killed_publish_restores_older_build_or_a_newer_one(sit
         assert summary(site.publish()[1])[:2] == (0, len(site.files()))
 
 
+@pytest.mark.slow
 def test_an_object_feeds_did_not_write_is_listed_and_nothing_is_published(site: Site) -> None:
     client = site.s3.client()
     client.put_object(Bucket=site.bucket, Key=site.prefix + "index.html", Body=b"<h1>Mine</h1>")
@@ -396,6 +400,7 @@ def test_an_object_feeds_did_not_write_is_listed_and_nothing_is_published(site: 
     assert site.stored()["index.html"] == site.files()["index.html"]
 
 
+@pytest.mark.slow
 def test_every_object_carries_the_sha256_of_its_bytes(site: Site) -> None:
     assert site.publish()[0] == 0
     client = site.s3.client()

@@ -9,10 +9,8 @@ refused with memory flat.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import json
 import os
-import shutil
 import socket
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -33,8 +31,8 @@ from feeds.serving import (
     not_modified,
 )
 from feeds.writing import TEMP_MARK
-from tests.conftest import EXAMPLES, record_text
-from tests.live import LiveServer, live_server
+from tests.conftest import example_site, record_text
+from tests.live import LiveServer, live_server, request
 
 SETTINGS = """\
 title: {title}
@@ -58,8 +56,7 @@ Report = tuple[int, dict[str, Any]]
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
-    shutil.copytree(EXAMPLES, tmp_path / "records")
-    (tmp_path / "settings.yaml").write_text(SETTINGS.format(title="Good News", since="2024-01-01"))
+    example_site(tmp_path, SETTINGS.format(title="Good News", since="2024-01-01"))
     return tmp_path
 
 
@@ -75,15 +72,8 @@ def serve(site: Path) -> Iterator[Callable[..., LiveServer]]:
 
 
 def get(server: LiveServer, path: str, **headers: str) -> Answer:
-    """One request on a new connection, so that any worker may take it."""
-    parts = urlsplit(server.url)
-    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
-    try:
-        connection.request("GET", path, headers={"Accept-Encoding": "identity", **headers})
-        response = connection.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        connection.close()
+    """A GET of the identity encoding unless ``headers`` say otherwise."""
+    return request(server, "GET", path, **{"Accept-Encoding": "identity", **headers})
 
 
 def settle(

@@ -4,29 +4,25 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import EXAMPLES, record_text
-from tests.live import LiveServer, free_port, live_server
+from tests.conftest import EXAMPLES, example_site, record_text
+from tests.live import LiveServer, free_port, live_server, request
 
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("site")
-    shutil.copytree(EXAMPLES, folder / "records")
-    (folder / "settings.yaml").write_text(
-        "title: Live News\nrecords: records\noutput: output\nttl_minutes: 5\n"
-    )
+    example_site(folder, "title: Live News\nrecords: records\noutput: output\nttl_minutes: 5\n")
     return folder
 
 
@@ -34,19 +30,6 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def server(site: Path) -> Iterator[LiveServer]:
     with live_server(site / "settings.yaml") as server:
         yield server
-
-
-def request(
-    server: LiveServer, method: str, path: str, **headers: str
-) -> tuple[int, dict[str, str], bytes]:
-    parts = urlsplit(server.url)
-    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
-    try:
-        connection.request(method, path, headers=headers)
-        response = connection.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        connection.close()
 
 
 @pytest.mark.parametrize(
@@ -148,6 +131,7 @@ def test_a_new_record_is_served_within_seconds(site: Path, server: LiveServer) -
     assert after["etag"] != before["etag"]
 
 
+@pytest.mark.slow
 def test_settings_changes_are_followed_to_a_new_records_folder(tmp_path: Path) -> None:
     shutil.copytree(EXAMPLES, tmp_path / "old")
     (tmp_path / "new").mkdir()
@@ -172,9 +156,8 @@ def test_settings_changes_are_followed_to_a_new_records_folder(tmp_path: Path) -
         assert b"In the new folder" in body
 
 
-def test_the_factory_serves_identical_bytes_from_several_workers(tmp_path: Path) -> None:
-    shutil.copytree(EXAMPLES, tmp_path / "records")
-    (tmp_path / "settings.yaml").write_text("title: Workers\nrecords: records\n")
+def test_the_factory_serves_identical_bytes_from_each_of_two_workers(tmp_path: Path) -> None:
+    example_site(tmp_path, "title: Workers\nrecords: records\n")
     port = free_port()
     env = {**os.environ, "FEEDS_SETTINGS": str(tmp_path / "settings.yaml"), "FEEDS_WATCH": "0"}
     command = [sys.executable, "-m", "uvicorn", "--factory", "feeds.app:from_environment"]
@@ -184,26 +167,31 @@ def test_the_factory_serves_identical_bytes_from_several_workers(tmp_path: Path)
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    url = f"http://127.0.0.1:{port}/all.atom"
+    # Each worker is told apart by the pid in its /healthz; a feed asked for on the same
+    # keep-alive connection is answered by that same worker.
+    answers: dict[int, set[tuple[str, bytes]]] = {}
     try:
         deadline = time.monotonic() + 30
-        while True:
+        while len(answers) < 2 and time.monotonic() < deadline:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
             try:
-                urllib.request.urlopen(url, timeout=5).close()
-                break
+                connection.request("GET", "/healthz")
+                pid = json.loads(connection.getresponse().read())["pid"]
+                connection.request("GET", "/all.atom", headers={"Accept-Encoding": "identity"})
+                response = connection.getresponse()
+                answers.setdefault(pid, set()).add((response.headers["etag"], response.read()))
             except OSError:
-                assert time.monotonic() < deadline, "uvicorn workers did not start"
-                time.sleep(0.2)
-        seen = set()
-        for _ in range(40):  # new connections, spread over both workers
-            with urllib.request.urlopen(url, timeout=5) as response:
-                seen.add((response.headers["etag"], response.read()))
-        assert len(seen) == 1
+                time.sleep(0.05)
+            finally:
+                connection.close()
+        assert len(answers) == 2, f"only these workers answered: {sorted(answers)}"
+        assert len(set().union(*answers.values())) == 1
     finally:
         process.terminate()
         process.wait(timeout=15)
 
 
+@pytest.mark.slow
 def test_feeds_carry_a_link_header_naming_their_hubs_and_themselves(tmp_path: Path) -> None:
     shutil.copytree(EXAMPLES, tmp_path / "records")
     hubs = ["https://hub.example.net/", "https://push.example.com/websub"]

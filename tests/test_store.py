@@ -19,14 +19,7 @@ from feeds.serving import Snapshot
 from feeds.settings import Settings
 from feeds.store import BLOBS, CURRENT, Store, current, load
 from feeds.workers import Builder
-from tests.conftest import EXAMPLES, make_settings, record_text
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    records = tmp_path / "records"
-    shutil.copytree(EXAMPLES, records)
-    return make_settings(records, output=tmp_path / "output", ttl_minutes=15)
+from tests.conftest import record_text
 
 
 @pytest.fixture
@@ -89,6 +82,7 @@ def test_a_reload_reads_and_rebuilds_only_the_changed_documents(
         assert (doc is first.documents.get(path)) == (path not in changed), path
 
 
+@pytest.mark.slow
 def test_last_modified_comes_from_the_builder_even_after_a_missed_generation(
     builder: Builder, settings: Settings
 ) -> None:
@@ -181,6 +175,7 @@ def test_blobs_deleted_under_the_builder_are_written_again_for_new_workers(
     assert loaded(builder).documents == built.documents
 
 
+@pytest.mark.slow
 def test_a_worker_that_cannot_read_a_build_keeps_the_last_and_says_stale(
     builder: Builder, settings: Settings
 ) -> None:

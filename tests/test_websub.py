@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from feeds.websub import link_header, ping
 from tests.hub import running_hub, silent_hub
 from tests.live import free_port
@@ -37,6 +39,7 @@ def test_ping_retries_after_503_until_the_hub_accepts() -> None:
     assert hub.urls() == [FEEDS[0]] * 3
 
 
+@pytest.mark.slow
 def test_ping_gives_up_after_the_retries() -> None:
     with running_hub(500, 429, 502) as hub:
         report = ping([hub.url], FEEDS[:1], timeout=5, retries=2, backoff=0.05)
@@ -46,6 +49,7 @@ def test_ping_gives_up_after_the_retries() -> None:
     assert report.delivered() == set()
 
 
+@pytest.mark.slow
 def test_ping_does_not_retry_a_client_error() -> None:
     with running_hub(404) as hub:
         report = ping([hub.url], FEEDS[:1], timeout=5, retries=3, backoff=0.05)
@@ -54,6 +58,7 @@ def test_ping_does_not_retry_a_client_error() -> None:
     assert len(hub.received) == 1
 
 
+@pytest.mark.slow
 def test_a_failure_at_one_hub_keeps_the_feed_undelivered() -> None:
     with running_hub(400) as bad, running_hub() as good:
         report = ping([bad.url, good.url], FEEDS[:1], timeout=5, retries=0)
@@ -61,6 +66,7 @@ def test_a_failure_at_one_hub_keeps_the_feed_undelivered() -> None:
     assert report.delivered() == set()
 
 
+@pytest.mark.slow
 def test_ping_times_out_on_a_hub_that_never_answers() -> None:
     with silent_hub() as url:
         started = time.monotonic()

@@ -3,25 +3,22 @@ processes, and every worker answers with the same bytes and validators, also aft
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 
 from feeds.build import build
 from feeds.settings import load_settings
-from tests.conftest import EXAMPLES, record_text
-from tests.live import LiveServer, live_server
+from tests.conftest import example_site, record_text
+from tests.live import LiveServer, live_server, request
 
 WORKERS = 3
 # Fresh connections are spread over the workers by the kernel; this many give each path
@@ -32,10 +29,7 @@ Answer = tuple[int, bytes, str, str, str, str]
 
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
-    shutil.copytree(EXAMPLES, tmp_path / "records")
-    (tmp_path / "settings.yaml").write_text(
-        "title: Worker News\nrecords: records\noutput: output\n"
-    )
+    example_site(tmp_path, "title: Worker News\nrecords: records\noutput: output\n")
     return tmp_path
 
 
@@ -46,15 +40,7 @@ def server(site: Path) -> Iterator[LiveServer]:
 
 
 def get(server: LiveServer, path: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
-    """One request on a new connection, so any worker may take it."""
-    parts = urlsplit(server.url)
-    connection = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
-    try:
-        connection.request("GET", path, headers=headers)
-        response = connection.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        connection.close()
+    return request(server, "GET", path, **headers)
 
 
 def every_worker(
@@ -110,6 +96,7 @@ def add_record(site: Path, name: str, title: str) -> None:
     os.replace(draft, site / "records" / name)
 
 
+@pytest.mark.slow
 def test_every_worker_serves_the_same_bytes_and_validators_before_and_after_a_rebuild(
     site: Path, server: LiveServer
 ) -> None:
@@ -140,6 +127,7 @@ def test_every_worker_serves_the_same_bytes_and_validators_before_and_after_a_re
     assert built_lines(server) == workers[next(iter(workers))]["builds"]
 
 
+@pytest.mark.slow
 def test_a_broken_settings_change_keeps_every_worker_on_the_last_good_build(site: Path) -> None:
     with live_server(site / "settings.yaml", "--workers", str(WORKERS)) as server:
         every_worker(server, lambda h: h["status"] == "ok")

@@ -36,6 +36,7 @@ def test_edge_cases_load_as_pyyaml_does(text: str) -> None:
     assert load_yaml(text) == pyyaml(text)
 
 
+@pytest.mark.slow
 def test_every_example_and_generated_record_loads_as_pyyaml_does(tmp_path: Path) -> None:
     load_corpus().generate(tmp_path, 400, 5)
     files = [*tmp_path.rglob("*.txt"), *EXAMPLES.rglob("*.*"), SEED]
