@@ -8,8 +8,8 @@ remove. New bytes are staged in temporary files beside their targets and renamed
 only once every document is staged, so a build that fails (a full disk, an I/O error) leaves the
 previous output as it was. Files other than those are the user's and are never touched.
 
-One build writes a folder at a time: a lock (``.feeds-lock``, ``flock``) is held from before
-the first write to after the last; the kernel drops it when the process dies.
+One build writes a folder at a time: an ``flock`` on the folder itself is held from before the
+first write to after the last (no lock file); the kernel drops it when the process dies.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from feeds.layout import order
 
 MANIFEST = ".feeds-manifest"
 JOURNAL = ".feeds-journal"
-LOCK = ".feeds-lock"
 TEMP_MARK = ".feeds-tmp"
 """Every temporary file feeds makes holds this in its name (``.<name>.feeds-tmp`` for a build's
 staged documents, ``.feeds-tmp-<pid>-<n>-<name>`` for an atomic write), so it can be found again."""
@@ -225,7 +224,7 @@ class OutputLock:
             return
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(folder / LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         except OSError as e:
             raise failure(e, folder) from e
         try:
@@ -379,7 +378,7 @@ def prune(folder: Path, directory: Path) -> None:
 
 def clean_output(folder: Path) -> list[str]:
     """Remove every file feeds wrote (manifest and journal), its temporary files, then the
-    manifest, the journal and the lock."""
+    manifest and the journal."""
     if not folder.is_dir():
         return []
     with locked(folder):
@@ -391,5 +390,4 @@ def clean_output(folder: Path) -> list[str]:
         remove_temps(folder)
         for name in (MANIFEST, JOURNAL):
             (folder / name).unlink(missing_ok=True)
-    (folder / LOCK).unlink(missing_ok=True)
     return removed

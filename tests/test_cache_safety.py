@@ -67,7 +67,7 @@ def test_every_damaged_cache_page_gives_a_cold_build_and_one_warning(
         assert code == 0, (page, stderr)
         assert "Traceback" not in stderr
         assert len(cache_lines(stderr)) <= 1, (page, stderr)
-        assert faults.published(site / "out") == expected[scenario], (page, scenario)
+        assert faults.tree(site / "out") == expected[scenario], (page, scenario)
         # and the build after it is a normal one again
         code, stderr = build_in_process(settings, capsys)
         assert (code, cache_lines(stderr)) == (0, []), (page, stderr)
@@ -97,7 +97,7 @@ def test_a_cache_that_cannot_be_written_gives_a_cold_build_and_one_warning(
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert len(cache_lines(done.stderr)) == 1, done.stderr
-    assert faults.published(tmp_path / "site" / "out") == expected
+    assert faults.tree(tmp_path / "site" / "out") == expected
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
@@ -114,7 +114,7 @@ def test_a_cache_on_a_full_disk_gives_a_build_and_one_warning(tmp_path: Path) ->
         assert done.returncode == 0, done.stderr
         assert "Traceback" not in done.stderr
         assert len(cache_lines(done.stderr)) == 1, done.stderr
-        assert faults.published(tmp_path / "site" / "out") == expected
+        assert faults.tree(tmp_path / "site" / "out") == expected
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)
 

@@ -137,7 +137,7 @@ def test_a_build_killed_at_any_instant_is_repaired_by_the_next_build(tmp_path: P
     site = Site(tmp_path)
     first = faults.run_build(site.settings)
     assert first.returncode == 0, first.stderr
-    assert faults.published(site.out) == site.cold()
+    assert faults.tree(site.out) == site.cold()
     started = time.monotonic()
     site.mutate(rng)
     timing = faults.run_build(site.settings)
@@ -155,7 +155,7 @@ def test_a_build_killed_at_any_instant_is_repaired_by_the_next_build(tmp_path: P
         again = faults.run_build(site.settings)
         assert again.returncode == 0, (how, again.stderr)
         assert "Traceback" not in again.stderr
-        assert faults.published(site.out) == site.cold(), how
+        assert faults.tree(site.out) == site.cold(), how
         assert_no_stray_files(site.out)
 
 
@@ -207,7 +207,7 @@ def test_a_second_build_at_once_is_refused_and_harms_nothing(tmp_path: Path) -> 
     assert second.returncode == 3
     assert "is being written by another feeds process" in second.stderr
     assert "Traceback" not in second.stderr
-    assert faults.published(site.out) == site.cold()
+    assert faults.tree(site.out) == site.cold()
 
 
 @pytest.mark.slow
@@ -216,7 +216,7 @@ def test_a_full_disk_keeps_the_previous_output_then_the_next_build_succeeds(
 ) -> None:
     site = Site(tmp_path, count=120)
     assert faults.run_build(site.settings).returncode == 0
-    before = faults.published(site.out)
+    before = faults.tree(site.out)
     site.mutate(random.Random(SEED))
     # Larger files than this cannot be written: the cache's database and the biggest feeds.
     full = faults.run_build(site.settings, preexec=faults.file_size_limit(12_000))
@@ -227,10 +227,10 @@ def test_a_full_disk_keeps_the_previous_output_then_the_next_build_succeeds(
     assert str(site.out) in errors[0]
     assert TEMP_MARK not in errors[0]
     assert "Traceback" not in full.stderr
-    assert faults.published(site.out) == before
+    assert faults.tree(site.out) == before
     again = faults.run_build(site.settings)
     assert again.returncode == 0, again.stderr
-    assert faults.published(site.out) == site.cold()
+    assert faults.tree(site.out) == site.cold()
 
 
 @pytest.mark.slow
@@ -246,17 +246,17 @@ def test_a_full_tmpfs_keeps_the_previous_output_then_the_next_build_succeeds(
         pytest.skip("tmpfs cannot be mounted here")
     try:
         assert faults.run_build(site.settings).returncode == 0
-        before = faults.published(site.out)
+        before = faults.tree(site.out)
         for path in sorted((tmp_path / "pool").rglob("*.txt")):  # a bigger site
             shutil.copy(path, site.records / f"more-{path.name}")
         full = faults.run_build(site.settings)
         assert full.returncode == 3, full.stderr
         assert "No space left on device" in full.stderr
         assert len(full.stderr.strip().splitlines()) == 1, full.stderr
-        assert faults.published(site.out) == before
+        assert faults.tree(site.out) == before
         subprocess.run(["mount", "-o", "remount,size=64m", str(disk)], check=True)
         again = faults.run_build(site.settings)
         assert again.returncode == 0, again.stderr
-        assert faults.published(site.out) == site.cold()
+        assert faults.tree(site.out) == site.cold()
     finally:
         subprocess.run(["umount", "-l", str(disk)], check=False)

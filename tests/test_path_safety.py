@@ -46,7 +46,7 @@ def test_an_output_that_reaches_beyond_its_own_folder_is_refused(
         assert reason in done.stderr
         assert "Traceback" not in done.stderr
     assert faults.tree(tmp_path) == before
-    assert not Path("/.feeds-lock").exists()
+    assert not Path("/.feeds-manifest").exists()
 
 
 def test_an_output_holding_the_settings_file_is_refused(tmp_path: Path) -> None:
