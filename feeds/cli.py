@@ -22,15 +22,15 @@ from feeds.errors import (
 )
 from feeds.freshness import output_stats
 from feeds.layout import INDEX
-from feeds.pinged import forget, remember, to_ping
 from feeds.progress import BuildProgress
+from feeds.publish.pinged import forget, remember, to_ping
+from feeds.publish.websub import ping
 from feeds.rendering import site_documents
 from feeds.settings import DEFAULT_FILE, Settings, load_settings
-from feeds.websub import ping
 from feeds.writing import WriteReport, clean_output, locked
 
 if TYPE_CHECKING:
-    from feeds.publishing import Destination, Plan, Upload
+    from feeds.publish.plan import Destination, Plan, Upload
 
 EXIT_OK = 0
 EXIT_REJECTED = 1
@@ -517,15 +517,15 @@ def run_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from feeds.app import create_app
-    from feeds.protocol import uvicorn_options
+    from feeds.serve.app import create_app
+    from feeds.serve.protocol import uvicorn_options
 
     settings = _settings(args)
     if not settings.records.is_dir():
         raise FeedsError(f"records folder not found: {display(settings.records)}")
     settings_file = args.settings or (Path(DEFAULT_FILE) if Path(DEFAULT_FILE).is_file() else None)
     if args.workers > 1:
-        from feeds.workers import serve
+        from feeds.serve.workers import serve
 
         serve(
             settings,
@@ -555,8 +555,8 @@ def run_serve(args: argparse.Namespace) -> int:
 def run_diff(args: argparse.Namespace) -> int:
     import json
 
-    from feeds.diffing import compare, lines, to_json
-    from feeds.published import read_build, read_folder
+    from feeds.readback.diff import compare, lines, to_json
+    from feeds.readback.read import read_build, read_folder
 
     if args.new is not None and (args.settings is not None or args.records is not None):
         raise FeedsError("diff: --settings and --records build NEW; give one or the other")
@@ -576,9 +576,9 @@ def run_diff(args: argparse.Namespace) -> int:
 
 
 def run_publish(args: argparse.Namespace) -> int:
-    from feeds.destinations import open_destination
-    from feeds.pinged import subscription_documents
-    from feeds.publishing import PUBLISHED, describe, execute
+    from feeds.publish.destinations import open_destination
+    from feeds.publish.pinged import subscription_documents
+    from feeds.publish.plan import PUBLISHED, describe, execute
     from feeds.writing import MANIFEST
 
     started = time.perf_counter()
@@ -662,7 +662,7 @@ def _survey(
 ) -> tuple[Plan, bytes | None]:
     """The plan of this publish and the publish manifest's bytes as they were. Raises Refused
     when the destination is another site's or holds files feeds did not write."""
-    from feeds.publishing import PUBLISHED, claim, plan, read_manifest, to_check
+    from feeds.publish.plan import PUBLISHED, claim, plan, read_manifest, to_check
 
     label = destination.label
     previous = destination.read(PUBLISHED)
@@ -741,7 +741,7 @@ def _announce(settings: Settings, feeds: Sequence[str]) -> None:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from feeds.destinations import fetch, open_destination
+    from feeds.publish.destinations import fetch, open_destination
 
     started = time.perf_counter()
     source = open_destination(

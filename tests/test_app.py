@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from feeds.app import create_app
 from feeds.build import build
-from feeds.builder import FeedServer
-from feeds.serving import MIN_COMPRESS
+from feeds.serve.app import create_app
+from feeds.serve.builder import FeedServer
+from feeds.serve.http import MIN_COMPRESS
 from feeds.settings import Settings
 from tests.conftest import EXAMPLES, make_settings
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from feeds.publishing import PUBLISHED
+from feeds.publish.plan import PUBLISHED
 from feeds.writing import listed_files
 from tests.conftest import EXAMPLES, ROOT
 from tests.s3server import S3Server

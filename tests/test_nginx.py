@@ -20,7 +20,7 @@ import pytest
 
 from feeds.build import build
 from feeds.layout import cache_control, content_type
-from feeds.serving import BROWSER_TYPE
+from feeds.serve.http import BROWSER_TYPE
 from feeds.settings import load_settings
 from tests.conftest import EXAMPLES, ROOT, example_site, run_cli
 from tests.live import LiveServer, free_port, live_server, stop, wait_until_up

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.pinged import PINGED, subscription_documents, to_ping
+from feeds.publish.pinged import PINGED, subscription_documents, to_ping
 from feeds.rendering import FORMATS
 from tests.conftest import BASE_URL, EXAMPLES, record_text, run_cli
 from tests.hub import running_hub, silent_hub

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.publishing import PUBLISHED
+from feeds.publish.plan import PUBLISHED
 from feeds.writing import listed_files
 from tests.conftest import EXAMPLES, ROOT, record_text, run_cli
 

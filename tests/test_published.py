@@ -9,7 +9,7 @@ import pytest
 
 from feeds.build import run
 from feeds.layout import Document, locate
-from feeds.published import read_build, read_folder
+from feeds.readback.read import read_build, read_folder
 from tests.conftest import RecordWriter, make_settings
 
 

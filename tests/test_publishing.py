@@ -15,7 +15,7 @@ import pytest
 from feeds.build import build
 from feeds.errors import Refused
 from feeds.layout import sealed_pages
-from feeds.publishing import (
+from feeds.publish.plan import (
     PUBLISHED,
     Held,
     Record,

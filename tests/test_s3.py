@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from feeds.layout import content_type, stage
-from feeds.publishing import PUBLISHED, read_manifest
+from feeds.publish.plan import PUBLISHED, read_manifest
 from feeds.writing import listed_files
 from tests.conftest import EXAMPLES, ROOT, record_text, run_cli
 from tests.hub import running_hub

@@ -22,8 +22,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from feeds.history import load_history, save_history
-from feeds.serving import (
+from feeds.serve.history import load_history, save_history
+from feeds.serve.http import (
     History,
     Snapshot,
     http_date,

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 
 from feeds.errors import StoreError
-from feeds.follower import POLL_SECONDS, Follower
-from feeds.serving import Snapshot
+from feeds.serve.follower import POLL_SECONDS, Follower
+from feeds.serve.http import Snapshot
+from feeds.serve.store import BLOBS, CURRENT, Store, current, load
+from feeds.serve.workers import Builder
 from feeds.settings import Settings
-from feeds.store import BLOBS, CURRENT, Store, current, load
-from feeds.workers import Builder
 from tests.conftest import record_text
 
 

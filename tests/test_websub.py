@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from feeds.websub import link_header, ping
+from feeds.publish.websub import link_header, ping
 from tests.hub import running_hub, silent_hub
 from tests.live import free_port
 

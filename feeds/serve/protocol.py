@@ -17,7 +17,7 @@ from typing import Any
 # Request line and headers together. Feed readers send a few hundred bytes; nginx's default
 # buffers allow 32 KB; a few tens of KB leave room for cookies of a shared domain.
 MAX_HEAD = 64 * 1024
-BOUNDED = "feeds.protocol:BoundedHttpTools"
+BOUNDED = "feeds.serve.protocol:BoundedHttpTools"
 TOO_LARGE = b"Request Header Fields Too Large\n"
 log = logging.getLogger("uvicorn.error")
 

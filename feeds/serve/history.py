@@ -12,7 +12,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from feeds.serving import History
+from feeds.serve.http import History
 from feeds.writing import TEMP_MARK, atomic_write
 
 HISTORY_VERSION = 1

@@ -1,7 +1,7 @@
 """``feeds serve --workers N``: one builder, N uvicorn worker processes serving what it built.
 
 The parent process builds (and with ``--watch`` rebuilds on change) exactly as the one-process
-server does, and publishes every outcome to a store in a private folder (feeds/store.py): a
+server does, and publishes every outcome to a store in a private folder (feeds/serve/store.py): a
 new build, or only a new status after a failed rebuild. The workers are uvicorn's, started
 from the app factory ``feeds.app:from_snapshot_dir``; they load the current generation and
 follow new ones, and never build. So N workers cost one build, not N racing ones, and they
@@ -24,11 +24,11 @@ from typing import Any
 
 import anyio.to_thread
 
-from feeds.app import SNAPSHOT_DIR
-from feeds.builder import FeedServer, describe
-from feeds.protocol import uvicorn_options
+from feeds.serve.app import SNAPSHOT_DIR
+from feeds.serve.builder import FeedServer, describe
+from feeds.serve.protocol import uvicorn_options
+from feeds.serve.store import Store
 from feeds.settings import Settings
-from feeds.store import Store
 
 log = logging.getLogger("feeds")
 FACTORY = "feeds.app:from_snapshot_dir"

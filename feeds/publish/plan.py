@@ -11,7 +11,7 @@ checks every object against what the destination really holds.
 
 Planning is pure: :func:`plan` compares the output folder's files with the manifest and what the
 destination holds. :func:`execute` carries a plan out through a :class:`Destination` (a folder,
-or S3 in ``feeds/s3.py``), stage by stage, so a document is only uploaded once everything it
+or S3 in ``feeds/publish/s3.py``), stage by stage, so a document is only uploaded once everything it
 links to is in place.
 """
 

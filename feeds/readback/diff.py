@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from feeds.published import Duplicate, PublishedFeed, ReadEntry
+from feeds.readback.read import Duplicate, PublishedFeed, ReadEntry
 from feeds.urls import canonical_key
 
 # Field of ReadEntry -> the name a report gives it.

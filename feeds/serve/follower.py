@@ -10,11 +10,11 @@ from pathlib import Path
 
 import anyio.to_thread
 
-from feeds.builder import describe
-from feeds.serving import (
+from feeds.serve.builder import describe
+from feeds.serve.http import (
     Snapshot,
 )
-from feeds.store import Published, current, load
+from feeds.serve.store import Published, current, load
 
 log = logging.getLogger("feeds")
 # How often a worker looks for a new build: a readlink, so even 4 a second cost nothing.

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from feeds.errors import StoreError
-from feeds.serving import MIN_COMPRESS, Prepared, Snapshot, header, make_document
+from feeds.serve.http import MIN_COMPRESS, Prepared, Snapshot, header, make_document
 from feeds.writing import atomic_write
 
 VERSION = 1

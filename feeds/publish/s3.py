@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import Any
 
 from feeds.errors import DestinationError, FeedsError
-from feeds.publishing import MD5, SHA256, Held
+from feeds.publish.plan import MD5, SHA256, Held
 
 CONNECT_TIMEOUT = 10
 READ_TIMEOUT = 60

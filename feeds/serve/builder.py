@@ -18,17 +18,17 @@ import anyio.to_thread
 from feeds.build import Build, build, display
 from feeds.errors import FeedsError
 from feeds.grouping import EPOCH
-from feeds.history import load_history, remove_leftovers, save_history
 from feeds.layout import feed_path, feed_url
+from feeds.publish.websub import link_header
 from feeds.rendering import FORMATS
-from feeds.serving import (
+from feeds.serve.history import load_history, remove_leftovers, save_history
+from feeds.serve.http import (
     History,
     Snapshot,
     make_snapshot,
     updated_history,
 )
 from feeds.settings import Settings, load_settings
-from feeds.websub import link_header
 from feeds.writing import write_output
 
 log = logging.getLogger("feeds")

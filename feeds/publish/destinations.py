@@ -1,4 +1,4 @@
-"""Where ``feeds publish`` puts a build: a folder (here) or ``s3://bucket/prefix`` (feeds/s3.py).
+"""Where ``feeds publish`` puts a build: a folder (here) or ``s3://bucket/prefix`` (``s3.py``).
 
 Both keep the publish manifest (``.feeds-published.json``) beside what they publish, and both
 are read back by ``feeds fetch``.
@@ -15,7 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from feeds.build import display
 from feeds.errors import DestinationError, FeedsError
-from feeds.publishing import PUBLISHED, TEMP_PREFIX, Destination, Held, is_safe, read_manifest
+from feeds.publish.plan import PUBLISHED, TEMP_PREFIX, Destination, Held, is_safe, read_manifest
 from feeds.writing import atomic_write, prune, write_output
 
 # What a temp file of feeds before 0.2 looks like: tempfile.mkstemp's names beside the target.
@@ -40,7 +40,7 @@ def open_destination(
     bucket, _, prefix = rest.partition("/")
     if not bucket:
         raise FeedsError(f"{dest}: no bucket; give s3://bucket or s3://bucket/prefix")
-    from feeds.s3 import S3Destination
+    from feeds.publish.s3 import S3Destination
 
     return S3Destination(bucket, prefix, endpoint_url=endpoint_url, region=region)
 

@@ -1,0 +1,1 @@
+"""Outputs read back (``feeds diff``): what a folder or a build publishes, compared."""
