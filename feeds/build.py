@@ -76,9 +76,17 @@ class Build:
         workers: int | None = None,
         done: Callable[[int], None] | None = None,
     ) -> WriteReport:
-        """Make ``folder`` hold this build's output."""
+        """Make ``folder`` hold this build's output: render and stage the documents that
+        changed, then put them in place and record the manifest; ``done(n)`` is told as
+        documents are staged."""
         with OutputWriter(folder, self.expected()) as writer:
+            self._stage(writer, workers or available_cores(), done)
             return writer.finish(self.expected())
+
+    def _stage(
+        self, writer: OutputWriter, workers: int, done: Callable[[int], None] | None
+    ) -> None:
+        """Stage the documents that changed: none, unless a subclass knows better."""
 
     def commit(self, outputs: dict[str, tuple[int, int]]) -> None:
         """Remember this build in the cache, once its files are written."""
@@ -133,33 +141,27 @@ class Built(Build):
         feeds = len(self.plans) if self.dirty is None else len(self.dirty)
         return feeds * len(self.settings.formats) + len(site_documents(self.settings))
 
-    def write(
-        self,
-        folder: Path,
-        *,
-        workers: int | None = None,
-        done: Callable[[int], None] | None = None,
-    ) -> WriteReport:
-        """Render and write the documents that changed, feeds on every core, then the index
-        and OPML, then the manifest; ``done(n)`` is told as documents are written."""
-        workers = workers or available_cores()
+    def _stage(
+        self, writer: OutputWriter, workers: int, done: Callable[[int], None] | None
+    ) -> None:
+        """Feeds on every core when there are many, then the index and the OPMLs."""
         plans = [p for p in self.plans if self.dirty is None or p.path in self.dirty]
-        with OutputWriter(folder, self.expected()) as writer:
-            self._save_files()
-            if workers > 1 and len(plans) >= PARALLEL_MIN_FEEDS:
-                if self.cache is not None:
-                    self.cache.db.commit()  # the children read entries through their own one
-                parts = [plans[i :: workers * 2] for i in range(workers * 2)]
-                work = Work(self.settings, self._load, self._fragments, self._reopen, folder, parts)
-                stage_in_parallel(work, writer, workers, done)
-                documents = render_all(self.plans, self.settings, self._load, only=())
-            else:
-                documents = self.documents()
-            for path, data in documents:
-                writer.write(path, data)
-                if done is not None:
-                    done(1)
-            return writer.finish(self.expected())
+        self._save_files()
+        if workers > 1 and len(plans) >= PARALLEL_MIN_FEEDS:
+            if self.cache is not None:
+                self.cache.db.commit()  # the children read entries through their own one
+            parts = [plans[i :: workers * 2] for i in range(workers * 2)]
+            work = Work(
+                self.settings, self._load, self._fragments, self._reopen, writer.folder, parts
+            )
+            stage_in_parallel(work, writer, workers, done)
+            documents = render_all(self.plans, self.settings, self._load, only=())
+        else:
+            documents = self.documents()
+        for path, data in documents:
+            writer.write(path, data)
+            if done is not None:
+                done(1)
 
     def _load(self, plan: FeedPlan) -> Feed:
         return self.grouped.accumulator.materialize(plan)
