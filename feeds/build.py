@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from feeds.cache import Cache, FileState, Report, State, guarded
+from feeds.cache import Cache, FileState, ProblemRow, Report, State, guarded
 from feeds.errors import FeedsError, Problem, RecordError
 from feeds.fanout import PARALLEL_MIN_FEEDS, Work, stage_in_parallel
-from feeds.freshness import damaged_outputs, outputs_intact, state_of, summary_of
+from feeds.freshness import damaged_outputs, output_stats, outputs_intact, state_of, summary_of
 from feeds.grouping import Accumulator, FeedPlan, Grouped
 from feeds.layout import feed_path, is_archive_page, sealed_pages
 from feeds.model import Entry, Feed
@@ -88,8 +88,8 @@ class Build:
     ) -> None:
         """Stage the documents that changed: none, unless a subclass knows better."""
 
-    def commit(self, outputs: dict[str, tuple[int, int]]) -> None:
-        """Remember this build in the cache, once its files are written."""
+    def commit(self, folder: Path) -> None:
+        """Remember this build in the cache, once its files are written to ``folder``."""
 
 
 @dataclass(slots=True, kw_only=True)
@@ -193,9 +193,10 @@ class Built(Build):
         self.state.stats, self.state.files = {}, {}
         self.files_saved = True
 
-    def commit(self, outputs: dict[str, tuple[int, int]]) -> None:
+    def commit(self, folder: Path) -> None:
         if self.cache is None or self.state is None:
             return
+        outputs = output_stats(folder, self.expected())
         self.state.report.signatures = self.signatures or {
             plan.path: plan.signature() for plan in self.plans
         }
@@ -273,7 +274,9 @@ def run(
     for rel, (summary, _, _, _) in files.items():
         if summary is not None and rel not in fresh:
             accumulator.add_summary(summary_of(summary, rel))
-    rejected, warnings, drafts = _problems(folder, files, scan)
+    problems = {rel: (f[2], f[3]) for rel, f in files.items() if f[2] is not None or f[3]}
+    rejected, warnings = _problems(folder, problems, scan)
+    drafts = sum(1 for f in files.values() if f[1])
     grouped = accumulator.finish()
     dirty = None
     signatures = {}
@@ -287,6 +290,9 @@ def run(
     report = Report(
         published=grouped.published,
         duplicates=[(p.path, p.reason) for p in grouped.duplicates],
+        drafts=drafts,
+        entries=sum(1 for f in files.values() if f[0] is not None),
+        problems=problems,
     )
     return Built(
         settings=settings,
@@ -310,37 +316,33 @@ def run(
 
 
 def _problems(
-    folder: Path, files: dict[str, FileState], scan: Scan
-) -> tuple[list[RecordError], list[Problem], int]:
-    """Rejected records, warnings and the number of drafts, in path order (what the folder's
-    walk could not read first)."""
+    folder: Path, problems: dict[str, tuple[ProblemRow | None, tuple[ProblemRow, ...]]], scan: Scan
+) -> tuple[list[RecordError], list[Problem]]:
+    """Rejected records and warnings, in path order (what the folder's walk could not read
+    first); paths shown relative to the current folder, as the user gave them."""
     rejected = [RecordError(display(folder / e.path), e.field, e.reason) for e in scan.errors]
     warnings = [Problem(display(folder / w.path), w.field, w.reason) for w in scan.warnings]
-    drafts = 0
-    for rel, (_, draft, error, problems) in files.items():
-        drafts += draft
-        if error is not None or problems:
-            shown = display(folder / rel)
-            if error is not None:
-                rejected.append(RecordError(shown, *error))
-            warnings.extend(Problem(shown, f, reason) for f, reason in problems)
-    return rejected, warnings, drafts
+    for rel, (error, found) in problems.items():
+        shown = display(folder / rel)
+        if error is not None:
+            rejected.append(RecordError(shown, *error))
+        warnings.extend(Problem(shown, f, reason) for f, reason in found)
+    return rejected, warnings
 
 
 def _unchanged(settings: Settings, scan: Scan, cache: Cache) -> Unchanged:
     """Nothing changed since the last build: report it again, render nothing."""
-    state = cache.full_state(cache.quick_state())
-    rejected, warnings, drafts = _problems(settings.records, state.files, scan)
+    state = cache.quick_state()
     report = state.report
+    rejected, warnings = _problems(settings.records, report.problems, scan)
     warnings.extend(Problem(path, "webUrl", reason) for path, reason in report.duplicates)
-    with_entries = sum(1 for summary, _, _, _ in state.files.values() if summary is not None)
     cache.close()
     return Unchanged(
         settings=settings,
         records=len(scan.files) + len(scan.errors),
         published=report.published,
-        drafts=drafts,
-        duplicates=with_entries - report.published,
+        drafts=report.drafts,
+        duplicates=report.entries - report.published,
         rejected=tuple(rejected),
         warnings=tuple(warnings),
         state=state,

@@ -28,7 +28,7 @@ from typing import Any
 from feeds.errors import CacheError
 from feeds.settings import Settings
 
-SCHEMA = 5
+SCHEMA = 6
 DATABASE = "build.sqlite"
 TAG = "CACHEDIR.TAG"
 TAG_TEXT = (
@@ -63,6 +63,14 @@ class Report:
     """(record path as shown, reason) of every record that lost to a duplicate."""
     signatures: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, tuple[int, int]] = field(default_factory=dict)
+    drafts: int = 0
+    entries: int = 0
+    """Record files that gave an entry (published, or lost to a duplicate)."""
+    problems: dict[str, tuple[ProblemRow | None, tuple[ProblemRow, ...]]] = field(
+        default_factory=dict
+    )
+    """(rejection, warnings) of each record file that has any: so a build with nothing to do
+    prints them again without loading what is known of every file."""
 
 
 @dataclass(slots=True)

@@ -20,7 +20,6 @@ from feeds.errors import (
     SettingsError,
     WriteError,
 )
-from feeds.freshness import output_stats
 from feeds.layout import INDEX
 from feeds.progress import BuildProgress
 from feeds.publish.pinged import forget, remember, to_ping
@@ -435,7 +434,7 @@ def _build_and_write(settings: Settings, args: argparse.Namespace) -> tuple[Buil
             written = result.write(settings.output, done=progress.writing(result.to_render()))
     _report(result)
     try:
-        result.commit(output_stats(settings.output, result.expected()))
+        result.commit(settings.output)
     except CacheError as e:  # the output is written; only the next build's speed is at stake
         print(f"feeds: warning: {unusable(settings.cache_file, e)}", file=sys.stderr)
         discard(settings.cache_file)

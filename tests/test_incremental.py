@@ -263,3 +263,25 @@ def test_progress_of_reading_and_writing_is_shown_on_a_terminal_only(tmp_path: P
     piped = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     assert piped.stderr == ""
     assert "reading records" not in piped.stdout
+
+
+def test_a_build_with_nothing_to_do_reports_what_the_full_build_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus.generate(tmp_path / "records", 300, seed=4)  # drafts, duplicates, warnings
+    (tmp_path / "records" / "broken.txt").write_text("---\ntitle: [\n---\n")
+    (tmp_path / "settings.yaml").write_text("title: Same\nrecords: records\n")
+
+    def records_part() -> tuple[str, str]:
+        captured = capsys.readouterr()
+        return captured.out.split(";")[0], captured.err
+
+    assert build(tmp_path, "out") == 1
+    full = records_part()
+    found = re.findall(r"(\d+) (unpublished|duplicates)", full[0])
+    counts = {name: int(n) for n, name in found}
+    assert counts["unpublished"] > 0
+    assert counts["duplicates"] > 0
+    assert "warning" in full[1]
+    assert build(tmp_path, "out") == 1
+    assert records_part() == full
