@@ -22,11 +22,12 @@ from feeds.errors import FeedsError, Problem, RecordError
 from feeds.fanout import PARALLEL_MIN_FEEDS, Work, stage_in_parallel
 from feeds.freshness import damaged_outputs, output_stats, outputs_intact, state_of, summary_of
 from feeds.grouping import Accumulator, FeedPlan, Grouped
-from feeds.layout import feed_path, is_archive_page, sealed_pages
+from feeds.layout import EXTENSIONS, feed_path, is_archive_page, sealed_pages
 from feeds.model import Entry, Feed
 from feeds.reading import available_cores, outcomes, process
 from feeds.records import Scan, scan_records
 from feeds.rendering import Fragments, render_all, site_documents
+from feeds.replan import Last, Members, Slot, catalog_of, members_of, replan
 from feeds.settings import Settings
 from feeds.writing import OutputWriter, WriteReport
 
@@ -112,6 +113,11 @@ class Built(Build):
     """Every document's :meth:`FeedPlan.signature`, by path, when built with a cache."""
     memory: dict[str, bytes] | None = None
     """Every entry's rendered fragments by record file, when built without a cache for memory."""
+    kept: tuple[str, ...] = ()
+    """Archive pages of the feeds no changed record touched (not planned again, see
+    ``replan.py``): paths without extension."""
+    members: dict[Slot, Members] | None = None
+    """The members of the feeds planned again, when only the touched ones were."""
     files_saved: bool = False
 
     @property
@@ -119,14 +125,18 @@ class Built(Build):
         return self.grouped.feeds
 
     def expected(self) -> set[str]:
-        paths = {feed_path(plan, fmt) for plan in self.plans for fmt in self.settings.formats}
-        return paths | set(site_documents(self.settings))
+        return set(self._paths()) | set(site_documents(self.settings))
 
     def sealed(self) -> set[str]:
         """Paths of the archive pages that will never change again (a newer page exists)."""
-        return sealed_pages(
-            feed_path(plan, fmt) for plan in self.plans for fmt in self.settings.formats
-        )
+        return sealed_pages(self._paths())
+
+    def _paths(self) -> Iterator[str]:
+        formats = self.settings.formats
+        for plan in self.plans:
+            yield from (feed_path(plan, fmt) for fmt in formats)
+        for path in self.kept:
+            yield from (path + EXTENSIONS[fmt] for fmt in formats)
 
     def documents(self) -> Iterator[tuple[str, bytes]]:
         return render_all(
@@ -189,7 +199,7 @@ class Built(Build):
         if self.cache is None or self.state is None or self.files_saved:
             return
         self.state.report.signatures = {}
-        self.cache.save(self.state)
+        self.cache.save(self.state, catalog=None)
         self.state.stats, self.state.files = {}, {}
         self.files_saved = True
 
@@ -201,7 +211,15 @@ class Built(Build):
             plan.path: plan.signature() for plan in self.plans
         }
         self.state.report.outputs = outputs
-        self.cache.save(self.state, only_report=self.files_saved)
+        planning = self.grouped.accumulator.planning
+        if self.members is not None:
+            self.cache.put_members(self.members)
+        elif planning is not None:
+            self.cache.put_members(members_of(planning), every=True)
+        # Without members to plan from, the next build plans every feed.
+        known = self.members is not None or planning is not None
+        catalog = catalog_of(self.plans) if known else None
+        self.cache.save(self.state, only_report=self.files_saved, catalog=catalog)
         self.cache.close()
 
 
@@ -232,6 +250,9 @@ def run(
     changed = [rel for rel in rels if state.stats.get(rel) != stats[rel] or rel not in state.files]
     removed = state.files.keys() - stats.keys()
 
+    def shown(rel: str) -> str:
+        return display(folder / rel)
+
     def fetch(rel: str) -> Entry | None:
         blob = cache.entry_blob(rel) if cache is not None else None
         if blob is None:
@@ -246,8 +267,15 @@ def run(
     # and parse their records again, once per page holding them: keep every entry's pickle.
     keep_all = cache is None and settings.archives and not keep_fragments
     accumulator = Accumulator(
-        settings, None if keep_all else fetch, lambda rel: display(folder / rel)
+        settings,
+        None if keep_all else fetch,
+        shown,
+        keep_planning=cache is not None and settings.archives,
     )
+    # With what the last build planned, only the feeds the changed records touch are planned
+    # again (replan.py); the accumulator plans every feed.
+    damaged = damaged_outputs(settings, state.report) if cache is not None else set()
+    catalog = cache.catalog() if cache is not None and state.files and not damaged else None
     fresh: dict[str, FileState] = {}
     blobs: list[tuple[str, bytes, bytes]] = []
     memory: dict[str, bytes] | None = {} if keep_fragments and cache is None else None
@@ -255,7 +283,7 @@ def run(
         progress.reading(len(changed))
     for outcome in outcomes(settings, changed, workers):
         known = fresh[outcome.rel] = state_of(outcome)
-        if known[0] is not None:  # its summary, with feed keys shared with every other record's
+        if known[0] is not None and catalog is None:  # feed keys shared with other records'
             accumulator.add_summary(summary_of(known[0], outcome.rel), outcome.blob)
         if outcome.blob is not None and outcome.fragments is not None and cache is not None:
             blobs.append((outcome.rel, outcome.blob, outcome.fragments))
@@ -271,19 +299,32 @@ def run(
         cache.drop_entries(removed)
 
     files = {rel: fresh.get(rel) or state.files[rel] for rel in rels}
-    for rel, (summary, _, _, _) in files.items():
-        if summary is not None and rel not in fresh:
-            accumulator.add_summary(summary_of(summary, rel))
     problems = {rel: (f[2], f[3]) for rel, f in files.items() if f[2] is not None or f[3]}
     rejected, warnings = _problems(folder, problems, scan)
     drafts = sum(1 for f in files.values() if f[1])
-    grouped = accumulator.finish()
+    kept: tuple[str, ...] = ()
+    members: dict[Slot, Members] | None = None
+    if cache is not None and catalog is not None:
+        last = Last(
+            catalog,
+            cache.members,
+            state.report.published,
+            [Problem(path, "webUrl", reason) for path, reason in state.report.duplicates],
+        )
+        replanned = replan(settings, files, state.files, [*changed, *removed], last, fetch, shown)
+        grouped, kept, members = replanned.grouped, replanned.kept, replanned.members
+    else:
+        for rel, (summary, _, _, _) in files.items():
+            if summary is not None and rel not in fresh:
+                accumulator.add_summary(summary_of(summary, rel))
+        grouped = accumulator.finish()
     dirty = None
     signatures = {}
     if cache is not None:
-        damaged = damaged_outputs(settings, state.report)
-        signatures = {plan.path: plan.signature() for plan in grouped.plans}
         old = state.report.signatures
+        signatures = {path: old[path] for path in kept} | {
+            plan.path: plan.signature() for plan in grouped.plans
+        }
         dirty = frozenset(
             path for path, signature in signatures.items() if old.get(path) != signature
         ) | (damaged & signatures.keys())
@@ -309,9 +350,11 @@ def run(
         signatures=signatures,
         state=State(stats=stats, files=files, report=report),
         memory=memory,
+        kept=kept,
+        members=members,
         changed=len(changed) + len(removed),
         feed_count=sum(1 for plan in grouped.plans if not plan.paging.archive),
-        page_count=sum(1 for plan in grouped.plans if plan.paging.archive),
+        page_count=sum(1 for plan in grouped.plans if plan.paging.archive) + len(kept),
     )
 
 

@@ -20,7 +20,8 @@ import pickle
 import shutil
 import sqlite3
 import zlib
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,11 @@ TAG_TEXT = (
 # so documents are put together without rendering any entry again. Every value stored starts
 # with the CRC-32 of the rest: SQLite checks its pages' structure, not the bytes of a value.
 ENTRIES = "CREATE TABLE IF NOT EXISTS entries (path TEXT PRIMARY KEY, blob BLOB, fragments BLOB)"
+# Per feed, (grouping, key): its members, so that a build plans only the feeds that changed.
+MEMBERS = (
+    "CREATE TABLE IF NOT EXISTS members"
+    " (grouping TEXT, key TEXT, value BLOB, PRIMARY KEY (grouping, key))"
+)
 
 
 # The rows the cache keeps of every record file. Plain tuples, named by type only: 100,000 of
@@ -156,6 +162,7 @@ class Cache:
             db = sqlite3.connect(self.path)
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB)")
             db.execute(ENTRIES)
+            db.execute(MEMBERS)
             row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
             if row is None or row[0] != self.fingerprint:
                 raise ValueError("another build")
@@ -177,6 +184,7 @@ class Cache:
         db = sqlite3.connect(self.path)
         db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB)")
         db.execute(ENTRIES)
+        db.execute(MEMBERS)
         db.commit()
         return db
 
@@ -201,6 +209,33 @@ class Cache:
         if isinstance(files, dict) and files.keys() == quick.stats.keys():
             return State(stats=quick.stats, files=files, report=quick.report)
         return State()
+
+    def catalog(self) -> dict[Any, Any] | None:
+        """Every feed's subscription document as the last build planned it (``replan.py``);
+        None when that build did not finish."""
+        (catalog,) = self.load("catalog")
+        return catalog if isinstance(catalog, dict) and catalog else None
+
+    def members(self, slots: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Any]:
+        """The members of the feeds ``slots`` (empty for a feed that has no row)."""
+        found: dict[tuple[str, str], Any] = {}
+        with guarded():
+            for slot in slots:
+                query = "SELECT value FROM members WHERE grouping = ? AND key = ?"
+                row = self.db.execute(query, slot).fetchone()
+                found[slot] = ([], Counter()) if row is None else pickle.loads(unseal(row[0]))
+        return found
+
+    def put_members(self, members: Mapping[tuple[str, str], Any], *, every: bool = False) -> None:
+        """Keep the members of these feeds (with ``every``, of these feeds only)."""
+        rows = (
+            (grouping, key, seal(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)))
+            for (grouping, key), value in members.items()
+        )
+        with guarded():
+            if every:
+                self.db.execute("DELETE FROM members")
+            self.db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?, ?)", rows)
 
     def entry_blob(self, path: str) -> bytes | None:
         with guarded():
@@ -227,9 +262,13 @@ class Cache:
         with guarded():
             self.db.executemany("DELETE FROM entries WHERE path = ?", ((p,) for p in paths))
 
-    def save(self, state: State, *, only_report: bool = False) -> None:
-        """Record ``state`` (with ``only_report``, its report: the files were saved before)."""
-        saved: dict[str, Any] = {"report": state.report}
+    def save(
+        self, state: State, *, only_report: bool = False, catalog: Mapping[Any, Any] | None
+    ) -> None:
+        """Record ``state`` (with ``only_report``, its report: the files were saved before)
+        and the build's catalog (None until its documents are written: a build that stops
+        before then leaves none, and the next one plans every feed)."""
+        saved: dict[str, Any] = {"report": state.report, "catalog": catalog}
         if not only_report:
             saved |= {"stats": state.stats, "files": state.files}
         with guarded():

@@ -164,8 +164,13 @@ class Accumulator:
         settings: Settings,
         fetch: Callable[[str], Entry | None] | None = None,
         describe: Callable[[str], str] = str,
+        *,
+        keep_planning: bool = False,
     ) -> None:
         self.settings = settings
+        self.keep_planning = keep_planning
+        self.planning: Planning | None = None
+        """With ``keep_planning``, what :meth:`finish` planned every feed from."""
         self.fetch = fetch
         self.describe = describe
         self.names = {g.name for g in GROUPINGS if g.name in settings.groupings}
@@ -257,48 +262,21 @@ class Accumulator:
         for grouping in GROUPINGS:
             if grouping.name not in self.names:
                 continue
-            titles: dict[str, str] = {}
-            if grouping.name == "all":
-                keys = ["all"]
-                paths = {"all": "all"}
-            elif grouping.name == "custom":
-                # Every custom feed exists, even while nothing matches: its URL stays valid.
-                titles = {feed.slug: feed.title for feed in self.settings.custom_feeds}
-                keys = list(titles)
-                paths = {slug: f"{grouping.folder}/{slug}" for slug in keys}
-            else:
-                keys = sorted(k for g, k in slots if g == grouping.name)
-                paths = {k: f"{grouping.folder}/{slug}" for k, slug in pair_slugs(keys).items()}
-            for key in keys:
-                top, members, spellings = slots.get((grouping.name, key), ([], 0, None))
-                name = _commonest(spellings) if spellings else titles.get(key, "")
-                title = f"{self.settings.title}: {name}" if name else self.settings.title
-                path = paths[key]
-                budget = self.settings.max_document_bytes - allowance(self.settings, title, path)
-                current, pages = paginate(sorted(top), sizes, self.settings, budget)
-
-                feed = FeedPlan(
-                    grouping=grouping.name,
-                    key=key,
-                    name=name,
-                    title=title,
-                    path=path,
-                    total=members,
-                    updated=EPOCH,
-                    items=(),
-                    paging=Paging(path, 0, len(pages), 0, complete=len(current) == members),
+            keys = [k for g, k in slots if g == grouping.name]
+            for key, path in feed_paths(self.settings, grouping.name, keys).items():
+                data = slots.get((grouping.name, key))
+                plans.extend(
+                    plan_feed(self.settings, grouping.name, key, path, data, sizes, digests)
                 )
-                plans.append(_documented(feed, current, feed.paging, digests))
-                for n, page in enumerate(pages, 1):
-                    paging = Paging(path, n, n - 1, n + 1 if n < len(pages) else 0)
-                    plans.append(_documented(feed, page, paging, digests))
+        if self.keep_planning:
+            self.planning = (slots, digests, sizes, dict(sources))
         needed = {serial for plan in plans for _, _, serial in plan.items}
         self.sources = {serial: sources[serial] for serial in needed}
         self.entries = {serial: e for serial, e in self.entries.items() if serial in needed}
         published = len(self.winners)
         # What streaming needed is done with: free it before documents are rendered.
         self.winners, self.heaps, self.holders = {}, {}, Counter()
-        return Grouped(plans, published, self._duplicates(), self)
+        return Grouped(plans, published, duplicates(self.contenders, self.describe), self)
 
     def materialize(self, plan: FeedPlan) -> Feed:
         return Feed(
@@ -327,21 +305,85 @@ class Accumulator:
             # and keeping them all would hold the whole archive in memory.
         return entry
 
-    def _duplicates(self) -> list[Problem]:
-        problems: list[Problem] = []
-        for article, contenders in self.contenders.items():
-            contenders.sort(reverse=True)
-            winner = self.describe(contenders[0][1])
-            problems.extend(
-                Problem(
-                    self.describe(source),
-                    "webUrl",
-                    f"same article as {winner} (id {article}); only the newer is published",
-                )
-                for _, source in contenders[1:]
+
+def duplicates(
+    contenders: dict[str, list[tuple[Rank, str]]], describe: Callable[[str], str]
+) -> list[Problem]:
+    """A warning for every record that lost its article to a newer one with the same id."""
+    problems: list[Problem] = []
+    for article, ranked in contenders.items():
+        ranked.sort(reverse=True)
+        winner = describe(ranked[0][1])
+        problems.extend(
+            Problem(
+                describe(source),
+                "webUrl",
+                f"same article as {winner} (id {article}); only the newer is published",
             )
-        problems.sort(key=str)
-        return problems
+            for _, source in ranked[1:]
+        )
+    problems.sort(key=str)
+    return problems
+
+
+SlotData = list[Any]
+"""One feed's data while planning: [its items (oldest first once sorted), members, spellings]."""
+Planning = tuple[dict[tuple[str, str], SlotData], dict[int, str], dict[int, int], dict[int, str]]
+"""Every feed's data, and the digest, size and record file of every entry by serial."""
+
+
+def feed_paths(settings: Settings, grouping: str, keys: Iterable[str]) -> dict[str, str]:
+    """The path of each feed of ``grouping`` (of ``keys``, its feeds' keys), in plan order.
+
+    Slugs depend on the whole set of a grouping's keys (two keys that share a slug are told
+    apart by key order), so a feed's path can change when another feed appears or goes."""
+    if grouping == "all":
+        return {"all": "all"}
+    folder = next(g.folder for g in GROUPINGS if g.name == grouping)
+    if grouping == "custom":
+        # Every custom feed exists, even while nothing matches: its URL stays valid.
+        return {feed.slug: f"{folder}/{feed.slug}" for feed in settings.custom_feeds}
+    ordered = sorted(keys)
+    slugs = pair_slugs(ordered)
+    return {key: f"{folder}/{slugs[key]}" for key in ordered}
+
+
+def plan_feed(
+    settings: Settings,
+    grouping: str,
+    key: str,
+    path: str,
+    data: SlotData | None,
+    sizes: dict[int, int],
+    digests: dict[int, str],
+) -> list[FeedPlan]:
+    """Every document of one feed: its subscription document, then its archive pages."""
+    top, members, spellings = data if data is not None else ([], 0, None)
+    if spellings:
+        name = _commonest(spellings)
+    elif grouping == "custom":
+        name = next((f.title for f in settings.custom_feeds if f.slug == key), "")
+    else:
+        name = ""
+    title = f"{settings.title}: {name}" if name else settings.title
+    budget = settings.max_document_bytes - allowance(settings, title, path)
+    current, pages = paginate(sorted(top), sizes, settings, budget)
+    feed = FeedPlan(
+        grouping=grouping,
+        key=key,
+        name=name,
+        title=title,
+        path=path,
+        total=members,
+        updated=EPOCH,
+        items=(),
+        paging=Paging(path, 0, len(pages), 0, complete=len(current) == members),
+    )
+    plans = [_documented(feed, current, feed.paging, digests)]
+    for n, page in enumerate(pages, 1):
+        paging = Paging(path, n, n - 1, n + 1 if n < len(pages) else 0)
+        plans.append(_documented(feed, page, paging, digests))
+    return plans
 
 
 def _documented(

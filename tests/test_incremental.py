@@ -51,7 +51,7 @@ def edit(rng: random.Random, records: Path, round_: int) -> None:
     files = sorted(p for p in records.rglob("*.txt"))
     for path in rng.sample(files, 5):  # edits of every kind
         before = path.read_text()
-        choice = rng.randrange(6)
+        choice = rng.randrange(7)
         if choice == 0:
             text = re.sub(
                 r'^(excerpt: "?)', rf"\g<1>Edited {round_}. ", before, count=1, flags=re.M
@@ -69,6 +69,11 @@ def edit(rng: random.Random, records: Path, round_: int) -> None:
             text = before.replace(*flipped)
         elif choice == 4:
             text = before.replace("title: ", "title: \n  bad: [", 1)  # now broken YAML
+        elif choice == 5:
+            # A topic whose slug is another's ("fresh-topic"): slugs move when it comes or goes.
+            text = re.sub(
+                r"^topics:\n( *)- ", r"topics:\n\1- Fresh-Topic\n\1- ", before, count=1, flags=re.M
+            )
         else:
             text = re.sub(r'^(title: "?)', r"\g<1>Retitled ", before, count=1, flags=re.M)
         assert text != before, (choice, path)
@@ -102,14 +107,29 @@ def edit(rng: random.Random, records: Path, round_: int) -> None:
         )
 
 
+EVERY_GROUPING = """\
+groupings: [all, topic, provider, topic-provider, custom]
+custom_feeds:
+  - title: AI and the climate
+    topics: [AI, Climate]
+  - title: Brand new
+    topics: [Brand New, Fresh Topic]
+max_document_bytes: 16384
+"""
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_random_edits_give_the_bytes_of_a_cold_build(tmp_path: Path, seed: int) -> None:
+@pytest.mark.parametrize(
+    ("seed", "extra"),
+    [(1, ""), (2, ""), (3, ""), (4, EVERY_GROUPING), (5, EVERY_GROUPING)],
+    ids=["1", "2", "3", "4-every-grouping", "5-every-grouping"],
+)
+def test_random_edits_give_the_bytes_of_a_cold_build(tmp_path: Path, seed: int, extra: str) -> None:
     rng = random.Random(seed)
     records = tmp_path / "records"
     corpus.generate(records, 150, seed)
     (tmp_path / "settings.yaml").write_text(
-        "title: Incremental\nrecords: records\nmax_entries: 5\narchive_page_size: 7\n"
+        "title: Incremental\nrecords: records\nmax_entries: 5\narchive_page_size: 7\n" + extra
     )
     build(tmp_path, "out")
     assert_same_as_cold(tmp_path)
@@ -285,3 +305,32 @@ def test_a_build_with_nothing_to_do_reports_what_the_full_build_reported(
     assert "warning" in full[1]
     assert build(tmp_path, "out") == 1
     assert records_part() == full
+
+
+def test_a_feed_whose_slug_moves_when_another_topic_comes_is_planned_again(
+    tmp_path: Path,
+) -> None:
+    # "fresh topic" sorts before "fresh-topic" and takes the slug they share: when it comes,
+    # the feed of "Fresh-Topic" moves to a hashed slug although none of its records changed.
+    example_site(tmp_path, "title: Slugs\nrecords: records\nmax_entries: 2\narchive_page_size: 1\n")
+    records = tmp_path / "records"
+    for n in range(3):
+        (records / f"hyphen-{n}.txt").write_text(
+            record_text(
+                title=f"Hyphen {n}",
+                webUrl=f"https://news.example/hyphen/{n}",
+                publishedDateTime=f"2024-05-0{n + 1}T10:00:00Z",
+                topics=["Fresh-Topic"],
+            )
+        )
+    build(tmp_path, "out")
+    assert (tmp_path / "out" / "topics" / "fresh-topic.rss").exists()
+    space = records / "space.txt"
+    space.write_text(record_text(webUrl="https://news.example/space", topics=["Fresh Topic"]))
+    build(tmp_path, "out")
+    assert_same_as_cold(tmp_path)
+    assert len(list((tmp_path / "out" / "topics").glob("fresh-topic-*.rss"))) == 1
+    space.unlink()
+    build(tmp_path, "out")
+    assert_same_as_cold(tmp_path)
+    assert not list((tmp_path / "out" / "topics").glob("fresh-topic-*.rss"))
