@@ -118,6 +118,8 @@ class Built(Build):
     ``replan.py``): paths without extension."""
     members: dict[Slot, Members] | None = None
     """The members of the feeds planned again, when only the touched ones were."""
+    files_changed: frozenset[str] | None = None
+    """The record files whose state this build changed (None: any of them)."""
     files_saved: bool = False
 
     @property
@@ -199,7 +201,7 @@ class Built(Build):
         if self.cache is None or self.state is None or self.files_saved:
             return
         self.state.report.signatures = {}
-        self.cache.save(self.state, catalog=None)
+        self.cache.save(self.state, catalog=None, changed=self.files_changed)
         self.state.stats, self.state.files = {}, {}
         self.files_saved = True
 
@@ -241,13 +243,13 @@ def run(
     folder = settings.records
     scan = scan_records(folder)
     stats = {rel: (size, mtime) for rel, size, mtime in scan.files}
-    rels = [rel for rel, _, _ in scan.files]
     state = cache.quick_state() if cache is not None else State()
     if cache is not None and stats == state.stats and outputs_intact(settings, state.report):
         return _unchanged(settings, scan, cache)
     if cache is not None:
         state = cache.full_state(state)
-    changed = [rel for rel in rels if state.stats.get(rel) != stats[rel] or rel not in state.files]
+    last_stats = state.stats if state.files else {}
+    changed = [rel for rel, stat in stats.items() if last_stats.get(rel) != stat]
     removed = state.files.keys() - stats.keys()
 
     def shown(rel: str) -> str:
@@ -298,8 +300,14 @@ def run(
         cache.put_entries(blobs)
         cache.drop_entries(removed)
 
-    files = {rel: fresh.get(rel) or state.files[rel] for rel in rels}
+    # What the last build knew, brought up to date (in place: 100,000 files at 100k records).
+    before = {rel: state.files.get(rel) for rel in [*changed, *removed]}
+    files = state.files
+    files.update(fresh)
+    for rel in removed:
+        del files[rel]
     problems = {rel: (f[2], f[3]) for rel, f in files.items() if f[2] is not None or f[3]}
+    problems = {rel: problems[rel] for rel in sorted(problems)}
     rejected, warnings = _problems(folder, problems, scan)
     drafts = sum(1 for f in files.values() if f[1])
     kept: tuple[str, ...] = ()
@@ -311,7 +319,7 @@ def run(
             state.report.published,
             [Problem(path, "webUrl", reason) for path, reason in state.report.duplicates],
         )
-        replanned = replan(settings, files, state.files, [*changed, *removed], last, fetch, shown)
+        replanned = replan(settings, files, before, last, fetch, shown)
         grouped, kept, members = replanned.grouped, replanned.kept, replanned.members
     else:
         for rel, (summary, _, _, _) in files.items():
@@ -338,7 +346,7 @@ def run(
     return Built(
         settings=settings,
         plans=tuple(grouped.plans),
-        records=len(rels) + len(scan.errors),
+        records=len(stats) + len(scan.errors),
         published=grouped.published,
         drafts=drafts,
         duplicates=len(grouped.duplicates),
@@ -352,6 +360,7 @@ def run(
         memory=memory,
         kept=kept,
         members=members,
+        files_changed=frozenset([*changed, *removed]) if state.files else None,
         changed=len(changed) + len(removed),
         feed_count=sum(1 for plan in grouped.plans if not plan.paging.archive),
         page_count=sum(1 for plan in grouped.plans if plan.paging.archive) + len(kept),

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import marshal
 import pickle
 import shutil
 import sqlite3
+import sys
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
@@ -29,7 +31,7 @@ from typing import Any
 from feeds.errors import CacheError
 from feeds.settings import Settings
 
-SCHEMA = 6
+SCHEMA = 7
 DATABASE = "build.sqlite"
 TAG = "CACHEDIR.TAG"
 TAG_TEXT = (
@@ -41,6 +43,10 @@ TAG_TEXT = (
 # so documents are put together without rendering any entry again. Every value stored starts
 # with the CRC-32 of the rest: SQLite checks its pages' structure, not the bytes of a value.
 ENTRIES = "CREATE TABLE IF NOT EXISTS entries (path TEXT PRIMARY KEY, blob BLOB, fragments BLOB)"
+# What is known of every record file, in shards by a hash of its path: a build saves again only
+# the shards of the files that changed.
+FILES = "CREATE TABLE IF NOT EXISTS files (shard INTEGER PRIMARY KEY, value BLOB)"
+SHARDS = 64
 # Per feed, (grouping, key): its members, so that a build plans only the feeds that changed.
 MEMBERS = (
     "CREATE TABLE IF NOT EXISTS members"
@@ -88,7 +94,7 @@ class State:
 
 def fingerprint(settings: Settings) -> str:
     """Everything besides the records that decides the output: settings and program."""
-    program = hashlib.sha256()
+    program = hashlib.sha256(sys.version.encode())  # marshal's format is the interpreter's
     for source in sorted(Path(__file__).parent.rglob("*.py")):
         program.update(source.read_bytes())
     relevant = {
@@ -151,6 +157,8 @@ class Cache:
         self.folder = folder
         self.path = folder / DATABASE
         self.fingerprint = fingerprint(settings)
+        self.shards: dict[int, set[str]] = {}
+        """The paths in each shard of the files' states, as :meth:`full_state` loaded them."""
         with guarded():
             self.db = self._open()
 
@@ -163,6 +171,7 @@ class Cache:
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB)")
             db.execute(ENTRIES)
             db.execute(MEMBERS)
+            db.execute(FILES)
             row = db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
             if row is None or row[0] != self.fingerprint:
                 raise ValueError("another build")
@@ -185,6 +194,7 @@ class Cache:
         db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB)")
         db.execute(ENTRIES)
         db.execute(MEMBERS)
+        db.execute(FILES)
         db.commit()
         return db
 
@@ -205,9 +215,15 @@ class Cache:
         return State()
 
     def full_state(self, quick: State) -> State:
-        (files,) = self.load("files")
-        if isinstance(files, dict) and files.keys() == quick.stats.keys():
+        files: dict[str, FileState] = {}
+        with guarded():
+            for shard, value in self.db.execute("SELECT shard, value FROM files"):
+                part = pickle.loads(unseal(value))
+                self.shards[shard] = set(part)
+                files.update(part)
+        if files.keys() == quick.stats.keys():
             return State(stats=quick.stats, files=files, report=quick.report)
+        self.shards = {}
         return State()
 
     def catalog(self) -> dict[Any, Any] | None:
@@ -223,14 +239,19 @@ class Cache:
             for slot in slots:
                 query = "SELECT value FROM members WHERE grouping = ? AND key = ?"
                 row = self.db.execute(query, slot).fetchone()
-                found[slot] = ([], Counter()) if row is None else pickle.loads(unseal(row[0]))
+                if row is None:
+                    found[slot] = ([], Counter())
+                else:
+                    listed, spellings = marshal.loads(unseal(row[0]))
+                    found[slot] = (listed, Counter(spellings))
         return found
 
     def put_members(self, members: Mapping[tuple[str, str], Any], *, every: bool = False) -> None:
         """Keep the members of these feeds (with ``every``, of these feeds only)."""
+        # marshal: plain lists of tuples of str and int, written ten times faster than pickle.
         rows = (
-            (grouping, key, seal(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)))
-            for (grouping, key), value in members.items()
+            (grouping, key, seal(marshal.dumps((listed, dict(spellings)))))
+            for (grouping, key), (listed, spellings) in members.items()
         )
         with guarded():
             if every:
@@ -263,14 +284,21 @@ class Cache:
             self.db.executemany("DELETE FROM entries WHERE path = ?", ((p,) for p in paths))
 
     def save(
-        self, state: State, *, only_report: bool = False, catalog: Mapping[Any, Any] | None
+        self,
+        state: State,
+        *,
+        only_report: bool = False,
+        catalog: Mapping[Any, Any] | None,
+        changed: Iterable[str] | None = None,
     ) -> None:
         """Record ``state`` (with ``only_report``, its report: the files were saved before)
         and the build's catalog (None until its documents are written: a build that stops
-        before then leaves none, and the next one plans every feed)."""
+        before then leaves none, and the next one plans every feed). ``changed`` names the
+        only files whose state changed since :meth:`full_state` loaded them."""
         saved: dict[str, Any] = {"report": state.report, "catalog": catalog}
         if not only_report:
-            saved |= {"stats": state.stats, "files": state.files}
+            saved |= {"stats": state.stats}
+            self._save_files(state.files, changed)
         with guarded():
             for key, value in saved.items():
                 blob = seal(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
@@ -280,6 +308,28 @@ class Cache:
             )
             self.db.commit()
 
+    def _save_files(self, files: Mapping[str, FileState], changed: Iterable[str] | None) -> None:
+        shards: dict[int, set[str]] = {}
+        if changed is None or not self.shards:
+            for rel in files:
+                shards.setdefault(shard_of(rel), set()).add(rel)
+        else:
+            for rel in changed:
+                shards.setdefault(shard_of(rel), set()).add(rel)
+            for shard, rels in shards.items():
+                rels |= self.shards.get(shard, set())
+        rows = [
+            (shard, seal(pickle.dumps({rel: files[rel] for rel in sorted(rels) if rel in files})))
+            for shard, rels in shards.items()
+        ]
+        with guarded():
+            if changed is None or not self.shards:
+                self.db.execute("DELETE FROM files")
+            self.db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?)", rows)
+        self.shards |= {
+            shard: {rel for rel in rels if rel in files} for shard, rels in shards.items()
+        }
+
     def reopen(self) -> None:
         """A connection of this process's own (after a fork, the parent's must not be used)."""
         with guarded():
@@ -288,6 +338,10 @@ class Cache:
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
             self.db.close()
+
+
+def shard_of(rel: str) -> int:
+    return zlib.crc32(rel.encode("utf-8", "surrogateescape")) % SHARDS
 
 
 def discard(folder: Path) -> None:

@@ -80,26 +80,26 @@ def members_of(planning: Planning) -> dict[Slot, Members]:
 def replan(
     settings: Settings,
     files: Mapping[str, FileState],
-    before: Mapping[str, FileState],
-    changed: Iterable[str],
+    before: Mapping[str, FileState | None],
     last: Last,
     fetch: Callable[[str], Entry | None],
     describe: Callable[[str], str],
 ) -> Replanned:
-    """Plan the feeds that records ``changed`` (read again or removed) can touch.
+    """Plan the feeds that the changed records can touch.
 
-    ``files`` is what is known of every record file now, ``before`` what the last build knew,
-    ``last`` what else the last build left.
+    ``files`` is what is known of every record file now; ``before`` what the last build knew
+    of the files read again or removed (None: a file it did not know); ``last`` what else the
+    last build left.
     """
     catalog = last.catalog
     names = {g.name for g in GROUPINGS if g.name in settings.groupings}
     articles = set()
-    for rel in changed:
-        for state in (before.get(rel), files.get(rel)):
+    for rel, old_state in before.items():
+        for state in (old_state, files.get(rel)):
             if state is not None and state[0] is not None:
                 articles.add(state[0][0])
     winners, contenders = _winners(files, articles)
-    previous, contended = _winners(before, articles)
+    previous, contended = _winners(files, articles, before)
     touched: set[Slot] = set()
     for article in articles:
         old, new = previous.get(article), winners.get(article)
@@ -180,15 +180,23 @@ Winner = tuple[Rank, SummaryRow]
 
 
 def _winners(
-    files: Mapping[str, FileState], only: set[str]
+    files: Mapping[str, FileState],
+    only: set[str],
+    before: Mapping[str, FileState | None] | None = None,
 ) -> tuple[dict[str, Winner], dict[str, list[tuple[Rank, str]]]]:
     """The record that publishes each article of ``only``, and each such article's records
-    when there are several: the rules of :meth:`Accumulator.add_summary`."""
+    when there are several: the rules of :meth:`Accumulator.add_summary`. With ``before``,
+    as they were when those files held what ``before`` says."""
     winners: dict[str, Winner] = {}
     contenders: dict[str, list[tuple[Rank, str]]] = {}
     if not only:
         return winners, contenders
-    for rel, state in files.items():
+    states: Iterable[tuple[str, FileState | None]] = files.items()
+    if before is not None:
+        states = [*((r, s) for r, s in files.items() if r not in before), *before.items()]
+    for rel, state in states:
+        if state is None:
+            continue
         summary = state[0]
         if summary is None or summary[0] not in only:
             continue
@@ -244,14 +252,11 @@ class Numbers:
         """A feed's members as :func:`plan_feed` takes them."""
         if members is None or not members[0]:
             return None
-        items = []
-        serial = self.serial
-        digests, sizes, sources = self.digests, self.sizes, self.sources
-        for published, article, digest, size, source in members[0]:
-            serial += 1
-            digests[serial] = digest
-            sizes[serial] = size
-            sources[serial] = source
-            items.append((published, article, serial))
-        self.serial = serial
-        return [items, len(items), members[1]]
+        listed, spellings = members
+        serials = range(self.serial + 1, self.serial + 1 + len(listed))
+        self.serial += len(listed)
+        self.digests.update(zip(serials, [m[2] for m in listed], strict=True))
+        self.sizes.update(zip(serials, [m[3] for m in listed], strict=True))
+        self.sources.update(zip(serials, [m[4] for m in listed], strict=True))
+        items = [(m[0], m[1], n) for m, n in zip(listed, serials, strict=True)]
+        return [items, len(items), spellings]
