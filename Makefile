@@ -69,10 +69,12 @@ validator:
 	@if [ -x ../shared/validate/setup ] && [ ! -x "$${FEED_TOOLS_DIR:-/tmp/feeds-validate}/venv/bin/python" ]; then \
 	  ../shared/validate/setup >/dev/null 2>&1 || echo "validator kit setup failed: its test will be skipped"; fi
 
-## bench: build speed and memory at 1k, 10k, 100k (and 300k) records (writes bench/RESULTS.md)
+## bench: every build target of issue 12 at 100k records, and 300k for growth (writes bench/RESULTS.md; 30-40 minutes)
+# A quick check of the bench itself: make bench BENCH_ARGS='--sizes 5000 --runs 1 --big 0 --results /tmp/bench.md'
+BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
-	$(BIN)/python bench/build.py
+	$(BIN)/python bench/build.py $(BENCH_ARGS)
 
 ## bench-serve: requests/s and p99 of feeds serve vs nginx, with wrk (writes bench/RESULTS.md)
 bench-serve: $(STAMP)

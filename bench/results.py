@@ -7,14 +7,15 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
-def record(name: str, heading: str, lines: list[str]) -> None:
-    """Replace the block between ``<!-- name:begin -->`` and ``<!-- name:end -->``."""
+def record(name: str, heading: str, lines: list[str], path: Path = RESULTS) -> None:
+    """Replace the block between ``<!-- name:begin -->`` and ``<!-- name:end -->`` in ``path``
+    (bench/RESULTS.md unless told), or add it under ``heading`` at the end."""
     begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     block = "\n".join([begin, *lines, end])
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
     if begin in text:
         text = text[: text.index(begin)] + block + text[text.index(end) + len(end) :]
     else:
         text += f"\n## {heading}\n\n{block}\n"
-    RESULTS.write_text(text)
+    path.write_text(text)
     print(block)
