@@ -22,7 +22,13 @@ largest sum of PSS over the command's process tree, sampled every 20 ms.
   (e) nothing changed: `feeds build` again, right after (d)'s last run built the same records;
   (f) 10 records edited: 10 published records (a different seeded sample each run) get a longer
       excerpt;
-  (g) 1,000 records added: a 1,000-record corpus (seed 100 + run) copied into records/added/;
+  (g) 1,000 new records added: a 1,000-record corpus (seed 100 + run) dated in the 30 days after
+      the whole corpus (as news arrives), copied into records/added/;
+  (n) 1,000 back-dated records added (context): the same, dated over the corpus's six years. An
+      archive page holds a fixed run of entries counted from the oldest (so that newer entries
+      never move it, RFC 5005), so an entry inserted into the past moves every newer page of
+      its feeds: with 1,000 such entries spread over the years, nearly every page of the
+      archive is rewritten, as a cold build would write it;
   (h) 1 record deleted: one published record (seeded) moved out of the records folder;
   (i) a setting that touches one feed: the title of the first custom feed changed (its slug is
       fixed, so only that feed's documents, the index and the OPML change);
@@ -124,6 +130,8 @@ SMALL_COLD = 2.0  # (j) / (d)
 SMALL_EDIT_S = 2.0
 PEAK_MB = 300
 CACHE_SHARE = 0.30
+# (g) adds news dated after the whole corpus (which ends before 2025-01-01), as archives grow.
+NEWS_AFTER = "2025-01-01"
 GROWTH_TIME = 3.3
 GROWTH_PEAK = 1.5
 
@@ -134,7 +142,8 @@ NAMES = {
     "d": "(d) cold build",
     "e": "(e) nothing changed",
     "f": "(f) 10 records edited",
-    "g": "(g) 1,000 records added",
+    "g": "(g) 1,000 new records added",
+    "n": "(n) 1,000 back-dated records added",
     "h": "(h) 1 record deleted",
     "i": "(i) one custom feed's title changed",
     "j": "(j) small pages: cold build",
@@ -258,12 +267,14 @@ def repeat(
     return Measured(statistics.median(times), int(statistics.median(peaks)))
 
 
-def corpus(size: int, seed: int = 1) -> Path:
-    folder = WORK / f"corpus-{size}-{seed}"
+def corpus(size: int, seed: int = 1, after: str | None = None) -> Path:
+    folder = WORK / (f"corpus-{size}-{seed}" + (f"-after-{after}" if after else ""))
     if not (folder / ".complete").exists():
         shutil.rmtree(folder, ignore_errors=True)
+        dated = ["--after", after] if after else []
         subprocess.run(
-            [PY, str(HERE / "corpus.py"), str(folder), str(size), "--seed", str(seed)], check=True
+            [PY, str(HERE / "corpus.py"), str(folder), str(size), "--seed", str(seed), *dated],
+            check=True,
         )
         (folder / ".complete").touch()
     return folder
@@ -509,14 +520,21 @@ def bench_size(size: int, runs: int, baseline: bool) -> SizeResult:
     edits = Edits(records, 10)
     steps["f"] = default.changed("f", edits.edit, edits.undo, rewritten)
     added = records / "added"
-    steps["g"] = default.changed(
-        "g",
-        lambda run: shutil.copytree(
-            corpus(1000, seed=100 + run), added, ignore=shutil.ignore_patterns(".complete")
-        ),
-        lambda run: shutil.rmtree(added),
-        lambda run, s, b: s.records == b.records + 1000 and s.written > 0,
-    )
+    for key, after in (("g", NEWS_AFTER), ("n", None)):
+
+        def add(run: int, after: str | None = after) -> None:
+            shutil.copytree(
+                corpus(1000, seed=100 + run, after=after),
+                added,
+                ignore=shutil.ignore_patterns(".complete"),
+            )
+
+        steps[key] = default.changed(
+            key,
+            add,
+            lambda run: shutil.rmtree(added),
+            lambda run, s, b: s.records == b.records + 1000 and s.written > 0,
+        )
     deletion = Deletion(edits, folder / "deleted")
     steps["h"] = default.changed(
         "h",
@@ -603,6 +621,7 @@ def size_table(result: SizeResult, big: tuple[int, Measured] | None) -> list[str
     row("e", target=f"≤ {NOTHING_S:g} s", ok=t["e"] <= NOTHING_S)
     row("f", target=f"≤ {EDIT_S:g} s", ok=t["f"] <= EDIT_S)
     row("g", target=f"≤ {ADD_S:g} s", ok=t["g"] <= ADD_S)
+    row("n", target="context")
     against("h", "f", ABOUT_AN_EDIT)
     against("i", "f", ABOUT_AN_EDIT)
     against("j", "d", SMALL_COLD)

@@ -48,12 +48,20 @@ def sentence(rng: random.Random, n: int) -> str:
 
 
 def record(
-    rng: random.Random, n: int, topics: list[str], providers: list[tuple[str, str]], urls: list[str]
+    rng: random.Random,
+    n: int,
+    topics: list[str],
+    providers: list[tuple[str, str]],
+    urls: list[str],
+    after: datetime | None = None,
 ) -> str:
     name, domain = providers[
         [p[0] for p in providers].index(zipf_choice(rng, [p[0] for p in providers]))
     ]
-    when = datetime(2019, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(6 * 365 * 86400))
+    if after is None:
+        when = datetime(2019, 1, 1, tzinfo=UTC) + timedelta(seconds=rng.randrange(SPAN))
+    else:  # news that arrives after the archive: the 30 days after ``after``
+        when = after + timedelta(seconds=rng.randrange(30 * 86400))
     if urls and rng.random() < 0.01:
         url = rng.choice(urls)  # the same article filed twice
     else:
@@ -114,7 +122,11 @@ def record(
     return "\n".join(lines)
 
 
-def generate(out: Path, count: int, seed: int = 1) -> None:
+# The dates of a corpus: six years from 2019-01-01 (so, before 2025-01-01).
+SPAN = 6 * 365 * 86400
+
+
+def generate(out: Path, count: int, seed: int = 1, after: datetime | None = None) -> None:
     rng = random.Random(seed)
     topics = [f"{rng.choice(WORDS).capitalize()} {rng.choice(WORDS)} {i}" for i in range(300)]
     providers = [
@@ -125,7 +137,7 @@ def generate(out: Path, count: int, seed: int = 1) -> None:
         folder = out / f"{n % 100:02d}"
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{n:07d}.txt").write_text(
-            record(rng, n, topics, providers, urls), encoding="utf-8"
+            record(rng, n, topics, providers, urls, after), encoding="utf-8"
         )
 
 
@@ -136,8 +148,13 @@ def main() -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("count", type=int)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--after",
+        type=lambda text: datetime.fromisoformat(text).replace(tzinfo=UTC),
+        help="date every record in the 30 days after this day (YYYY-MM-DD), not over 6 years",
+    )
     args = parser.parse_args()
-    generate(args.out, args.count, args.seed)
+    generate(args.out, args.count, args.seed, args.after)
 
 
 if __name__ == "__main__":
