@@ -244,7 +244,13 @@ def run(
     scan = scan_records(folder)
     stats = {rel: (size, mtime) for rel, size, mtime in scan.files}
     state = cache.quick_state() if cache is not None else State()
-    if cache is not None and stats == state.stats and outputs_intact(settings, state.report):
+    retitled = cache.retitled(settings) if cache is not None else set()
+    if (
+        cache is not None
+        and stats == state.stats
+        and not retitled
+        and outputs_intact(settings, state.report)
+    ):
         return _unchanged(settings, scan, cache)
     if cache is not None:
         state = cache.full_state(state)
@@ -318,6 +324,7 @@ def run(
             cache.members,
             state.report.published,
             [Problem(path, "webUrl", reason) for path, reason in state.report.duplicates],
+            {("custom", slug) for slug in retitled},
         )
         replanned = replan(settings, files, before, last, fetch, shown)
         grouped, kept, members = replanned.grouped, replanned.kept, replanned.members

@@ -24,7 +24,7 @@ import sys
 import zlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +100,8 @@ def fingerprint(settings: Settings) -> str:
     relevant = {
         f.name: getattr(settings, f.name) for f in fields(settings) if f.name != "allow_rejected"
     }
+    # A custom feed's title names that feed alone: a build plans it again (see retitled).
+    relevant["custom_feeds"] = tuple(replace(f, title="") for f in settings.custom_feeds)
     return hashlib.sha256(f"{SCHEMA}\n{program.hexdigest()}\n{relevant!r}".encode()).hexdigest()
 
 
@@ -156,6 +158,7 @@ class Cache:
     def __init__(self, folder: Path, settings: Settings) -> None:
         self.folder = folder
         self.path = folder / DATABASE
+        self.settings = settings
         self.fingerprint = fingerprint(settings)
         self.shards: dict[int, set[str]] = {}
         """The paths in each shard of the files' states, as :meth:`full_state` loaded them."""
@@ -225,6 +228,13 @@ class Cache:
             return State(stats=quick.stats, files=files, report=quick.report)
         self.shards = {}
         return State()
+
+    def retitled(self, settings: Settings) -> set[str]:
+        """Slugs of the custom feeds whose title is not the one the last build gave them."""
+        (titles,) = self.load("titles")
+        if not isinstance(titles, dict):
+            return {feed.slug for feed in settings.custom_feeds}
+        return {feed.slug for feed in settings.custom_feeds if titles.get(feed.slug) != feed.title}
 
     def catalog(self) -> dict[Any, Any] | None:
         """Every feed's subscription document as the last build planned it (``replan.py``);
@@ -296,6 +306,8 @@ class Cache:
         before then leaves none, and the next one plans every feed). ``changed`` names the
         only files whose state changed since :meth:`full_state` loaded them."""
         saved: dict[str, Any] = {"report": state.report, "catalog": catalog}
+        if catalog is not None:
+            saved["titles"] = {feed.slug: feed.title for feed in self.settings.custom_feeds}
         if not only_report:
             saved |= {"stats": state.stats}
             self._save_files(state.files, changed)

@@ -359,12 +359,10 @@ def plan_feed(
 ) -> list[FeedPlan]:
     """Every document of one feed: its subscription document, then its archive pages."""
     top, members, spellings = data if data is not None else ([], 0, None)
-    if spellings:
-        name = _commonest(spellings)
-    elif grouping == "custom":
+    if grouping == "custom":
         name = next((f.title for f in settings.custom_feeds if f.slug == key), "")
     else:
-        name = ""
+        name = _commonest(spellings) if spellings else ""
     title = f"{settings.title}: {name}" if name else settings.title
     budget = settings.max_document_bytes - allowance(settings, title, path)
     current, pages = paginate(sorted(top), sizes, settings, budget)

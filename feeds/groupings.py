@@ -50,7 +50,9 @@ def _topic_provider(entry: Entry, settings: Settings) -> Iterable[tuple[str, str
 
 
 def _custom(entry: Entry, settings: Settings) -> Iterable[tuple[str, str]]:
-    return ((feed.slug, feed.title) for feed in settings.custom_feeds if matches(feed, entry))
+    # No name: a custom feed is named by its title in the settings when it is planned, so a
+    # new title changes that feed alone (the build cache keeps every entry's keys).
+    return ((feed.slug, "") for feed in settings.custom_feeds if matches(feed, entry))
 
 
 def matches(feed: CustomFeed, entry: Entry) -> bool:

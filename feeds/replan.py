@@ -107,6 +107,7 @@ def replan(
             for winner in (old, new):
                 if winner is not None:
                     touched.update(slot for slot, _ in winner[1][3] if slot[0] in names)
+    touched |= {slot for slot in last.retitled if slot[0] in names}
     members = last.members(touched)
     for article in articles:
         old, new = previous.get(article), winners.get(article)
@@ -174,6 +175,8 @@ class Last:
     """The members of the feeds asked for (empty for a feed that had none)."""
     published: int
     duplicates: list[Problem]
+    retitled: set[Slot]
+    """Feeds whose title in the settings changed since (custom feeds)."""
 
 
 Winner = tuple[Rank, SummaryRow]

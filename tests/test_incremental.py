@@ -334,3 +334,33 @@ def test_a_feed_whose_slug_moves_when_another_topic_comes_is_planned_again(
     build(tmp_path, "out")
     assert_same_as_cold(tmp_path)
     assert not list((tmp_path / "out" / "topics").glob("fresh-topic-*.rss"))
+
+
+CUSTOM = """\
+title: Custom
+records: records
+custom_feeds:
+  - title: {title}
+    slug: computing
+    topics: [AI, Software]
+  - title: Climate
+    topics: [Climate]
+"""
+
+
+def test_a_new_custom_feed_title_rewrites_that_feed_the_index_and_the_opml_only(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = example_site(tmp_path, CUSTOM.format(title="Computing"))
+    build(tmp_path, "out")
+    settings.write_text(CUSTOM.format(title="Computing & more"))
+    capsys.readouterr()
+    build(tmp_path, "out")
+    summary = capsys.readouterr().out
+    # The feed's three formats, the index, feeds.opml and custom.opml: nothing else.
+    assert "6 files written" in summary, summary
+    assert_same_as_cold(tmp_path)
+    assert (
+        b"Custom: Computing &amp; more"
+        in (tmp_path / "out" / "custom" / "computing.atom").read_bytes()
+    )
