@@ -262,9 +262,7 @@ def run(
         return display(folder / rel)
 
     def fetch(rel: str) -> Entry | None:
-        blob = cache.entry_blob(rel) if cache is not None else None
-        if blob is None:
-            blob = process(folder / rel, rel, settings).blob
+        blob = process(folder / rel, rel, settings).blob
         if blob is None:
             return None
         with guarded():
@@ -285,16 +283,18 @@ def run(
     damaged = damaged_outputs(settings, state.report) if cache is not None else set()
     catalog = cache.catalog() if cache is not None and state.files and not damaged else None
     fresh: dict[str, FileState] = {}
-    blobs: list[tuple[str, bytes, bytes]] = []
+    blobs: list[tuple[str, bytes]] = []
     memory: dict[str, bytes] | None = {} if keep_fragments and cache is None else None
     if progress is not None:
         progress.reading(len(changed))
-    for outcome in outcomes(settings, changed, workers):
+    # With a cache, documents are put together from the entries' fragments it keeps: the
+    # entries themselves are not needed (nor sent from the workers, nor kept).
+    for outcome in outcomes(settings, changed, workers, entries=cache is None):
         known = fresh[outcome.rel] = state_of(outcome)
         if known[0] is not None and catalog is None:  # feed keys shared with other records'
             accumulator.add_summary(summary_of(known[0], outcome.rel), outcome.blob)
-        if outcome.blob is not None and outcome.fragments is not None and cache is not None:
-            blobs.append((outcome.rel, outcome.blob, outcome.fragments))
+        if outcome.fragments is not None and cache is not None:
+            blobs.append((outcome.rel, outcome.fragments))
             if len(blobs) >= 2000:
                 cache.put_entries(blobs)
                 blobs.clear()

@@ -31,7 +31,7 @@ from typing import Any
 from feeds.errors import CacheError
 from feeds.settings import Settings
 
-SCHEMA = 7
+SCHEMA = 8
 DATABASE = "build.sqlite"
 TAG = "CACHEDIR.TAG"
 TAG_TEXT = (
@@ -42,7 +42,7 @@ TAG_TEXT = (
 # Per record file: its entry (a pickle) and the entry rendered in every format (a pickled tuple),
 # so documents are put together without rendering any entry again. Every value stored starts
 # with the CRC-32 of the rest: SQLite checks its pages' structure, not the bytes of a value.
-ENTRIES = "CREATE TABLE IF NOT EXISTS entries (path TEXT PRIMARY KEY, blob BLOB, fragments BLOB)"
+ENTRIES = "CREATE TABLE IF NOT EXISTS entries (path TEXT PRIMARY KEY, fragments BLOB)"
 # What is known of every record file, in shards by a hash of its path: a build saves again only
 # the shards of the files that changed.
 FILES = "CREATE TABLE IF NOT EXISTS files (shard INTEGER PRIMARY KEY, value BLOB)"
@@ -268,11 +268,6 @@ class Cache:
                 self.db.execute("DELETE FROM members")
             self.db.executemany("INSERT OR REPLACE INTO members VALUES (?, ?, ?)", rows)
 
-    def entry_blob(self, path: str) -> bytes | None:
-        with guarded():
-            row = self.db.execute("SELECT blob FROM entries WHERE path = ?", (path,)).fetchone()
-            return None if row is None else unseal(bytes(row[0]))
-
     def fragments(self, paths: list[str]) -> dict[str, bytes]:
         """The rendered entries of the record files at ``paths`` (those the cache has)."""
         found: dict[str, bytes] = {}
@@ -284,10 +279,10 @@ class Cache:
                 found.update((p, unseal(bytes(data))) for p, data in self.db.execute(query, chunk))
         return found
 
-    def put_entries(self, rows: Iterable[tuple[str, bytes, bytes]]) -> None:
-        sealed = ((path, seal(blob), seal(fragments)) for path, blob, fragments in rows)
+    def put_entries(self, rows: Iterable[tuple[str, bytes]]) -> None:
+        sealed = ((path, seal(fragments)) for path, fragments in rows)
         with guarded():
-            self.db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?, ?)", sealed)
+            self.db.executemany("INSERT OR REPLACE INTO entries VALUES (?, ?)", sealed)
 
     def drop_entries(self, paths: Iterable[str]) -> None:
         with guarded():

@@ -69,10 +69,12 @@ class FileOutcome:
     warnings: tuple[Problem, ...] = ()
 
 
-def process(path: Path, rel: str, settings: Settings) -> FileOutcome:
+def process(path: Path, rel: str, settings: Settings, *, keep: bool = True) -> FileOutcome:
     """Read, parse and map one record file; never raises for a bad record.
 
     Messages name the file by ``rel``; the build shows them with the path as the user gave it.
+    Without ``keep``, the outcome holds no pickled entry: a build with a cache needs only the
+    entry's fragments and summary.
     """
     try:
         record = read_record(path, rel, settings.zone)
@@ -90,22 +92,26 @@ def process(path: Path, rel: str, settings: Settings) -> FileOutcome:
     rendered = render_entry(entry, settings)
     summary = summarize(entry, blob, source=rel, size=measure(rendered), settings=settings)
     fragments = pickle.dumps(rendered, protocol=pickle.HIGHEST_PROTOCOL)
-    return FileOutcome(rel, summary, blob, fragments, warnings=tuple(problems))
+    kept = blob if keep else None
+    return FileOutcome(rel, summary, kept, fragments, warnings=tuple(problems))
 
 
-def _process_chunk(chunk: Sequence[str], folder: Path, settings: Settings) -> list[FileOutcome]:
-    return [process(folder / rel, rel, settings) for rel in chunk]
+def _process_chunk(
+    chunk: Sequence[str], folder: Path, settings: Settings, entries: bool
+) -> list[FileOutcome]:
+    return [process(folder / rel, rel, settings, keep=entries) for rel in chunk]
 
 
 def outcomes(
-    settings: Settings, rels: Sequence[str], workers: int | None = None
+    settings: Settings, rels: Sequence[str], workers: int | None = None, *, entries: bool = True
 ) -> Iterator[FileOutcome]:
-    """The outcome of every file (paths relative to the records folder), in order."""
+    """The outcome of every file (paths relative to the records folder), in order; with
+    ``entries``, each with its entry pickled (see :func:`process`)."""
     folder = settings.records
     workers = workers or available_cores()
     if workers <= 1 or len(rels) < PARALLEL_MIN:
         for rel in rels:
-            yield process(folder / rel, rel, settings)
+            yield process(folder / rel, rel, settings, keep=entries)
         return
     chunks = [rels[i : i + CHUNK] for i in range(0, len(rels), CHUNK)]
     # fork shares the imported program with the workers (less memory, faster start), but is
@@ -115,7 +121,7 @@ def outcomes(
     with ProcessPoolExecutor(workers, mp_context=context, initializer=orphan_guard) as pool:
         pending: deque[Future[list[FileOutcome]]] = deque()
         for chunk in chunks:
-            pending.append(pool.submit(_process_chunk, chunk, folder, settings))
+            pending.append(pool.submit(_process_chunk, chunk, folder, settings, entries))
             if len(pending) >= workers * 4:  # bounded read-ahead keeps memory flat
                 yield from pending.popleft().result()
         while pending:
