@@ -156,8 +156,11 @@ def _decodings(text: str, i: int) -> list[tuple[int, str]]:
 
 def clean_line(text: str, *, repair_text: bool) -> str:
     """One line of plain text (a title, a name): repaired, XML-safe, white space collapsed."""
-    if text.isascii() and text.isprintable():
-        return " ".join(text.split())  # nothing to repair or remove: the common case, fast
+    if text.isascii() and text.isprintable():  # nothing to repair or remove: the common case
+        # Its only white space is " ", and most lines are single-spaced already.
+        if "  " in text or text.startswith(" ") or text.endswith(" "):
+            return " ".join(text.split())
+        return text
     if repair_text:
         text = repair(text)
     return _SPACE.sub(" ", xml_safe(text)).strip()
