@@ -16,24 +16,25 @@ def entry_html(entry: Entry) -> str:
 
     Made at render time, once per entry and build, for the entries that are published only.
     """
-    title, url, summary, related = entry.title, entry.url, entry.summary, entry.related
-    lead = entry.images[0] if entry.images else None
     parts: list[str] = []
-    if lead is not None:
-        size = "".join(
-            f' {name}="{value}"'
-            for name, value in (("width", lead.width), ("height", lead.height))
-            if value
+    if entry.images:
+        lead = entry.images[0]
+        # A zero size is left out as a missing one is: it would hide the image.
+        width = f' width="{lead.width}"' if lead.width else ""
+        height = f' height="{lead.height}"' if lead.height else ""
+        parts.append(
+            f'<p><img src="{escape(lead.url)}" alt="{escape(lead.title)}"{width}{height}></p>'
         )
-        parts.append(f'<p><img src="{escape(lead.url)}" alt="{escape(lead.title)}"{size}></p>')
-    parts.extend(f"<p>{escape(p, quote=False)}</p>" for p in (summary, *entry.paragraphs) if p)
-    if related:
-        parts.append("<h3>Related</h3>")
-        parts.append("<ul>")
-        parts.extend(f"<li>{_related_item(r)}</li>" for r in related)
+    if entry.summary:
+        parts.append(f"<p>{escape(entry.summary, quote=False)}</p>")
+    parts += [f"<p>{escape(p, quote=False)}</p>" for p in entry.paragraphs if p]
+    if entry.related:
+        parts.append("<h3>Related</h3>\n<ul>")
+        parts += [_related_item(link) for link in entry.related]
         parts.append("</ul>")
     if not parts:
-        parts.append(f'<p><a href="{escape(url)}">{escape(title, quote=False)}</a></p>')
+        title = escape(entry.title, quote=False)
+        parts.append(f'<p><a href="{escape(entry.url)}">{title}</a></p>')
     return "\n".join(parts)
 
 
@@ -42,4 +43,5 @@ def _related_item(link: Related) -> str:
     if link.published is not None:
         about.append(link.published.date().isoformat())
     note = f" ({escape(', '.join(about), quote=False)})" if about else ""
-    return f'<a href="{escape(link.url)}">{escape(link.title, quote=False)}</a>{note}'
+    title = escape(link.title, quote=False)
+    return f'<li><a href="{escape(link.url)}">{title}</a>{note}</li>'

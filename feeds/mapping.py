@@ -135,8 +135,9 @@ class _Mapper:
         seen: dict[str, str] = {}
         for name in raw:
             cleaned = self.line(name)
-            if cleaned and fold(cleaned) not in seen:
-                seen[fold(cleaned)] = cleaned
+            key = fold(cleaned)
+            if cleaned and key not in seen:
+                seen[key] = cleaned
         names = tuple(seen.values())
         if len(names) > limit:
             self.warn(field, f"{len(names)} given, the first {limit} kept")

@@ -14,6 +14,8 @@ from ftfy.fixes import remove_control_chars, remove_terminal_escapes
 # C1 controls and the U+FDD0..U+FDEF noncharacters are allowed but "discouraged" (XML 1.0, 2.2),
 # and validators warn on them, so they go too.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
+NOT_XML_ASCII = bytes(c for c in range(128) if _NOT_XML.match(chr(c)))
+"""The characters :func:`xml_safe` removes that are ASCII."""
 _SPACE = re.compile(r"\s+")
 # UTF-8 read as Latin-1 or Windows-1252 always starts with one of these characters; text without
 # any cannot hold that mojibake, and skipping ftfy for it saves most of the cleaning time.
@@ -44,7 +46,22 @@ _LONGEST = 12  # characters of one sequence misread up to three times
 
 def xml_safe(text: str) -> str:
     """Remove every character that XML 1.0 cannot carry (or discourages)."""
+    if ascii_without(text, NOT_XML_ASCII):
+        return text
     return _NOT_XML.sub("", text)
+
+
+def ascii_without(text: str, chars: bytes) -> bool:
+    """Whether ``text`` is ASCII and holds none of ``chars``.
+
+    The check before cleaning or escaping text, most of which has nothing to change: one pass
+    of ``bytes.translate``, several times faster than a regular expression or a replacement
+    for each character (every entry's text is rendered in each format at every cold build).
+    """
+    if not text.isascii():
+        return False
+    data = text.encode("ascii")
+    return len(data.translate(None, chars)) == len(data)
 
 
 def repair(text: str) -> str:
@@ -139,8 +156,11 @@ def _decodings(text: str, i: int) -> list[tuple[int, str]]:
 
 def clean_line(text: str, *, repair_text: bool) -> str:
     """One line of plain text (a title, a name): repaired, XML-safe, white space collapsed."""
-    if text.isascii() and text.isprintable():
-        return " ".join(text.split())  # nothing to repair or remove: the common case, fast
+    if text.isascii() and text.isprintable():  # nothing to repair or remove: the common case
+        # Its only white space is " ", and most lines are single-spaced already.
+        if "  " in text or text.startswith(" ") or text.endswith(" "):
+            return " ".join(text.split())
+        return text
     if repair_text:
         text = repair(text)
     return _SPACE.sub(" ", xml_safe(text)).strip()

@@ -131,9 +131,16 @@ def article_id(url: str) -> str:
     return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, canonical_key(url))}"
 
 
+# The path of a URL with a plain host, as clean_url leaves nearly every one, found without
+# urlsplit (several times faster). Anything else (a port, an IPv6 host, white space that urlsplit
+# removes) takes urlsplit.
+_PLAIN_PATH = re.compile(r"https?://[a-z0-9.-]+(/[^?#\t\r\n]*)?(?=[?#]|\Z)")
+
+
 def image_type(url: str) -> str:
     """The image's media type from its URL's extension; JPEG, the commonest, when unknown."""
-    path = urlsplit(url).path.lower()
+    plain = _PLAIN_PATH.match(url)
+    path = ((plain.group(1) or "") if plain else urlsplit(url).path).lower()
     dot = path.rfind(".")
     return _IMAGE_TYPES.get(path[dot:], DEFAULT_IMAGE_TYPE) if dot != -1 else DEFAULT_IMAGE_TYPE
 

@@ -16,7 +16,17 @@ from feeds.layout import (
     subscription_url,
 )
 from feeds.model import Author, Entry, FeedInfo
-from feeds.rendering.xml import CData, Element, el, fragment, serialize, slot
+from feeds.rendering.rss import thumbnail
+from feeds.rendering.xml import (
+    Element,
+    cdata,
+    el,
+    escape_attr,
+    escape_text,
+    leaf,
+    serialize,
+    slot,
+)
 from feeds.settings import Settings
 
 
@@ -66,30 +76,44 @@ def author(person: Author) -> Element:
 
 
 def item(entry: Entry, html: str) -> bytes:
-    return fragment(_entry(entry, html), 1)
+    """The entry as an ``<entry>`` of :func:`render`'s feed, one level in."""
+    published = escape_text(rfc3339(entry.published))
+    lines = [
+        "  <entry>",
+        "    " + leaf("id", entry.id, escape_text),
+        "    " + leaf("title", entry.title, escape_text, ' type="text"'),
+        f"    <updated>{published}</updated>",
+        f"    <published>{published}</published>",
+        f'    <link rel="alternate" type="text/html" href="{escape_attr(entry.url)}"/>',
+    ]
+    lines += [
+        f'    <link rel="enclosure" type="{escape_attr(image.media_type)}"'
+        f' href="{escape_attr(image.url)}"/>'
+        for image in entry.images
+    ]
+    lines += [
+        f'    <link rel="related" type="text/html" href="{escape_attr(link.url)}"'
+        f' title="{escape_attr(link.title)}"/>'
+        for link in entry.related
+    ]
+    if entry.author:
+        lines.append(_author(entry.author))
+    lines += [f'    <category term="{escape_attr(name)}"/>' for name in entry.categories]
+    if entry.summary:
+        lines.append(f'    <summary type="text">{escape_text(entry.summary)}</summary>')
+    lines.append(f'    <content type="html">{cdata(html)}</content>')
+    if entry.images:
+        lines.append("    " + thumbnail(entry.images[0]))
+    lines.append("  </entry>")
+    return "\n".join(lines).encode("utf-8")
 
 
-def _entry(entry: Entry, html: str) -> Element:
-    lead = entry.images[0] if entry.images else None
-    return el(
-        "entry",
-        None,
-        el("id", entry.id),
-        el("title", entry.title, type="text"),
-        el("updated", rfc3339(entry.published)),
-        el("published", rfc3339(entry.published)),
-        el("link", rel="alternate", type="text/html", href=entry.url),
-        *(
-            el("link", rel="enclosure", type=image.media_type, href=image.url)
-            for image in entry.images
-        ),
-        *(
-            el("link", rel="related", type="text/html", href=link.url, title=link.title)
-            for link in entry.related
-        ),
-        author(entry.author) if entry.author else None,
-        *(el("category", term=name) for name in entry.categories),
-        el("summary", entry.summary, type="text") if entry.summary else None,
-        el("content", CData(html), type="html"),
-        el("media:thumbnail", url=lead.url, width=lead.width, height=lead.height) if lead else None,
-    )
+def _author(person: Author) -> str:
+    """:func:`author` as written in an entry."""
+    lines = ["    <author>", "      " + leaf("name", person.name, escape_text)]
+    if person.url:
+        lines.append(f"      <uri>{escape_text(person.url)}</uri>")
+    if person.email:
+        lines.append(f"      <email>{escape_text(person.email)}</email>")
+    lines.append("    </author>")
+    return "\n".join(lines)

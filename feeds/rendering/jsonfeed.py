@@ -9,7 +9,7 @@ from typing import Any
 
 from feeds.dates import rfc3339
 from feeds.layout import feed_url, hubs, page_url
-from feeds.model import Author, Entry, FeedInfo
+from feeds.model import Author, Entry, FeedInfo, Image, Related
 from feeds.settings import Settings
 
 VERSION = "https://jsonfeed.org/version/1.1"
@@ -57,19 +57,29 @@ def pretty(value: object, indent: str = "") -> str:
     """
     if isinstance(value, str):
         return _string(value)
+    inner = indent + "  "
     if isinstance(value, dict):
-        if not value:
-            return "{}"
-        inner = indent + "  "
-        items = ",\n".join(f"{inner}{_string(k)}: {pretty(v, inner)}" for k, v in value.items())
-        return f"{{\n{items}\n{indent}}}"
+        return _object([f"{_string(k)}: {pretty(v, inner)}" for k, v in value.items()], indent)
     if isinstance(value, list):
-        if not value:
-            return "[]"
-        inner = indent + "  "
-        items = ",\n".join(inner + pretty(v, inner) for v in value)
-        return f"[\n{items}\n{indent}]"
+        return _array([pretty(v, inner) for v in value], indent)
     return json.dumps(value)
+
+
+def _object(members: list[str], indent: str) -> str:
+    """An object of ``members`` (``"name": value``, each value laid out one level in) that
+    starts at ``indent``, as :func:`pretty` writes it."""
+    if not members:
+        return "{}"
+    inner = indent + "  "
+    return "{\n" + inner + f",\n{inner}".join(members) + f"\n{indent}}}"
+
+
+def _array(values: list[str], indent: str) -> str:
+    """:func:`_object` for an array."""
+    if not values:
+        return "[]"
+    inner = indent + "  "
+    return "[\n" + inner + f",\n{inner}".join(values) + f"\n{indent}]"
 
 
 def author(person: Author) -> dict[str, str]:
@@ -79,42 +89,51 @@ def author(person: Author) -> dict[str, str]:
     return fields
 
 
+# Items sit two levels in: in the feed's object, in its "items".
+ITEM = "    "
+FIELD = ITEM + "  "
+NESTED = FIELD + "  "
+
+
 def item(entry: Entry, html: str) -> bytes:
-    text = pretty(_item(entry, html))
-    return "\n".join("    " + line for line in text.split("\n")).encode("utf-8")
-
-
-def _item(entry: Entry, html: str) -> dict[str, Any]:
-    fields: dict[str, Any] = {"id": entry.id, "url": entry.url, "title": entry.title}
+    """The entry as one of :func:`render`'s items, laid out as :func:`pretty` would."""
+    fields = [
+        f'"id": {_string(entry.id)}',
+        f'"url": {_string(entry.url)}',
+        f'"title": {_string(entry.title)}',
+    ]
     if entry.summary:
-        fields["summary"] = entry.summary
-    fields["content_html"] = html
-    fields["content_text"] = entry.summary or entry.title
+        fields.append(f'"summary": {_string(entry.summary)}')
+    fields.append(f'"content_html": {_string(html)}')
+    fields.append(f'"content_text": {_string(entry.summary or entry.title)}')
     if entry.images:
-        fields["image"] = entry.images[0].url
-    fields["date_published"] = rfc3339(entry.published)
+        fields.append(f'"image": {_string(entry.images[0].url)}')
+    fields.append(f'"date_published": {_string(rfc3339(entry.published))}')
     if entry.author:
-        fields["authors"] = [author(entry.author)]
+        fields.append(f'"authors": {_array([pretty(author(entry.author), NESTED)], FIELD)}')
     if entry.categories:
-        fields["tags"] = list(entry.categories)
+        fields.append(f'"tags": {_array([_string(name) for name in entry.categories], FIELD)}')
     if entry.images:
-        fields["attachments"] = [
-            {
-                "url": image.url,
-                "mime_type": image.media_type,
-                **({"title": image.title} if image.title else {}),
-            }
-            for image in entry.images
-        ]
+        attachments = [_attachment(image) for image in entry.images]
+        fields.append(f'"attachments": {_array(attachments, FIELD)}')
     if entry.related:
-        fields["_related"] = {"items": [related(link) for link in entry.related]}
-    return fields
+        links = _array([_related(link) for link in entry.related], NESTED)
+        extension = _object([f'"items": {links}'], FIELD)
+        fields.append(f'"_related": {extension}')
+    return (ITEM + _object(fields, ITEM)).encode("utf-8")
 
 
-def related(link: Any) -> dict[str, str]:
-    fields = {"url": link.url, "title": link.title}
+def _attachment(image: Image) -> str:
+    fields = [f'"url": {_string(image.url)}', f'"mime_type": {_string(image.media_type)}']
+    if image.title:
+        fields.append(f'"title": {_string(image.title)}')
+    return _object(fields, NESTED)
+
+
+def _related(link: Related) -> str:
+    fields = [f'"url": {_string(link.url)}', f'"title": {_string(link.title)}']
     if link.provider:
-        fields["provider"] = link.provider
+        fields.append(f'"provider": {_string(link.provider)}')
     if link.published is not None:
-        fields["date_published"] = rfc3339(link.published)
-    return fields
+        fields.append(f'"date_published": {_string(rfc3339(link.published))}')
+    return _object(fields, NESTED + "  ")

@@ -22,8 +22,19 @@ from feeds.layout import (
     hubs,
     stylesheet_href,
 )
-from feeds.model import Entry, FeedInfo
-from feeds.rendering.xml import CData, Element, Url, el, fragment, serialize, slot
+from feeds.model import Entry, FeedInfo, Image
+from feeds.rendering.xml import (
+    Url,
+    attr,
+    cdata,
+    el,
+    escape_attr,
+    escape_hex,
+    escape_text,
+    leaf,
+    serialize,
+    slot,
+)
 from feeds.settings import Settings
 
 NAMESPACES = {
@@ -66,47 +77,58 @@ def render(feed: FeedInfo, settings: Settings, fragments: Sequence[bytes]) -> by
 
 
 def item(entry: Entry, html: str) -> bytes:
-    return fragment(_item(entry, html), 2, hex_refs=True)
-
-
-def _item(entry: Entry, html: str) -> Element:
-    lead = entry.images[0] if entry.images else None
-    return el(
-        "item",
-        None,
-        el("title", entry.title),
-        el("link", Url(entry.url)),
-        # Related links as in Atom, so the browser view and readers get them without the HTML.
-        *(
-            el("atom:link", rel="related", type="text/html", href=link.url, title=link.title)
-            for link in entry.related
-        ),
-        # RSS readers treat description as HTML, so plain text is escaped once more to be shown
-        # as written rather than run. Without an excerpt the HTML content is the description
-        # (validators want a description before any content:encoded).
-        el(
-            "description",
-            escape(entry.summary, quote=False) if entry.summary else html,
-        ),
-        el("content:encoded", CData(html)) if entry.summary and html else None,
-        el("dc:creator", entry.author.name) if entry.author else None,
-        *(el("category", name) for name in entry.categories),
-        el("guid", Url(entry.id), isPermaLink="false"),
-        el("pubDate", rfc822(entry.published)),
+    """The entry as an ``<item>`` of :func:`render`'s channel, two levels in."""
+    lines = [
+        "    <item>",
+        "      " + leaf("title", entry.title, escape_hex),
+        f"      <link>{escape_text(entry.url)}</link>",
+    ]
+    # Related links as in Atom, so the browser view and readers get them without the HTML.
+    lines += [
+        f'      <atom:link rel="related" type="text/html" href="{escape_attr(link.url)}"'
+        f' title="{escape_attr(link.title)}"/>'
+        for link in entry.related
+    ]
+    # RSS readers treat description as HTML, so plain text is escaped once more to be shown
+    # as written rather than run. Without an excerpt the HTML content is the description
+    # (validators want a description before any content:encoded).
+    description = escape(entry.summary, quote=False) if entry.summary else html
+    lines.append("      " + leaf("description", description, escape_hex))
+    if entry.summary and html:
+        lines.append(f"      <content:encoded>{cdata(html)}</content:encoded>")
+    if entry.author:
+        lines.append("      " + leaf("dc:creator", entry.author.name, escape_hex))
+    lines += ["      " + leaf("category", name, escape_hex) for name in entry.categories]
+    lines.append(f'      <guid isPermaLink="false">{escape_text(entry.id)}</guid>')
+    lines.append(f"      <pubDate>{escape_hex(rfc822(entry.published))}</pubDate>")
+    if entry.images:
+        lead = entry.images[0]
         # RSS allows one enclosure an item; every image is in Media RSS below.
-        el("enclosure", url=lead.url, length="0", type=lead.media_type) if lead else None,
-        *(
-            el(
-                "media:content",
-                None,
-                el("media:title", image.title, type="plain") if image.title else None,
-                url=image.url,
-                type=image.media_type,
-                medium="image",
-                width=image.width,
-                height=image.height,
-            )
-            for image in entry.images
-        ),
-        el("media:thumbnail", url=lead.url, width=lead.width, height=lead.height) if lead else None,
+        lines.append(
+            f'      <enclosure url="{escape_attr(lead.url)}" length="0"'
+            f' type="{escape_attr(lead.media_type)}"/>'
+        )
+        lines += [_media_content(image) for image in entry.images]
+        lines.append("      " + thumbnail(lead))
+    lines.append("    </item>")
+    return "\n".join(lines).encode("utf-8")
+
+
+def thumbnail(image: Image) -> str:
+    """The Media RSS thumbnail of an entry (in Atom's too)."""
+    return f'<media:thumbnail url="{escape_attr(image.url)}"{_size(image)}/>'
+
+
+def _media_content(image: Image) -> str:
+    head = (
+        f'      <media:content url="{escape_attr(image.url)}"'
+        f' type="{escape_attr(image.media_type)}" medium="image"{_size(image)}'
     )
+    if not image.title:
+        return head + "/>"
+    title = f'        <media:title type="plain">{escape_hex(image.title)}</media:title>'
+    return f"{head}>\n{title}\n      </media:content>"
+
+
+def _size(image: Image) -> str:
+    return attr("width", image.width) + attr("height", image.height)

@@ -1,7 +1,11 @@
-"""A small XML tree and a pretty-printing serializer, enough for feeds and OPML.
+"""XML for feeds and OPML: the escaping, in one place, and a small tree with a pretty-printing
+serializer for the documents.
 
 Feeds need a fixed, readable layout (golden files, diffs) and exact control of namespaces and
-attribute order; a tree of tuples and one serializer give both, with escaping in one place.
+attribute order. A document's skeleton is a tree of tuples written by :func:`serialize`; its
+entries, rendered once per entry and build, are string templates in each format's ``item``, which
+write exactly what the tree would (two spaces an indent level, :func:`leaf` for text elements,
+:func:`escape_attr` and :func:`attr` for attributes) with the escaping functions below.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from feeds.text import xml_safe
+from feeds.text import NOT_XML_ASCII, ascii_without, xml_safe
 
 Attr = str | int | None
 
@@ -84,48 +88,74 @@ def serialize(
     return b"".join(parts)
 
 
-def fragment(node: Element, depth: int, *, hex_refs: bool = False) -> bytes:
-    """``node`` as it would appear at ``depth`` inside a document, without a final newline."""
-    lines: list[str] = []
-    _write(node, depth, lines, escape_hex if hex_refs else escape_text)
-    return "\n".join(lines).encode("utf-8")
-
-
 def _write(node: Element, depth: int, out: list[str], escape: Callable[[str], str]) -> None:
     if node.tag == SLOT:
         out.append(SLOT)
         return
     pad = "  " * depth
-    head = node.tag + "".join(f' {k}="{escape_attr(v)}"' for k, v in node.attrs)
+    attrs = "".join(attr(k, v) for k, v in node.attrs)
     if node.children:
-        out.append(f"{pad}<{head}>")
+        out.append(f"{pad}<{node.tag}{attrs}>")
         for child in node.children:
             _write(child, depth + 1, out, escape)
         out.append(f"{pad}</{node.tag}>")
     elif isinstance(node.text, CData):
-        out.append(f"{pad}<{head}>{cdata(node.text)}</{node.tag}>")
+        out.append(f"{pad}<{node.tag}{attrs}>{cdata(node.text)}</{node.tag}>")
     elif isinstance(node.text, Url):
-        out.append(f"{pad}<{head}>{escape_text(node.text)}</{node.tag}>")
-    elif node.text:
-        out.append(f"{pad}<{head}>{escape(node.text)}</{node.tag}>")
+        out.append(f"{pad}<{node.tag}{attrs}>{escape_text(node.text)}</{node.tag}>")
     else:
-        out.append(f"{pad}<{head}/>")
+        out.append(pad + leaf(node.tag, node.text, escape, attrs))
+
+
+def leaf(tag: str, text: str | None, escape: Callable[[str], str], attrs: str = "") -> str:
+    """An element of plain text (``attrs`` written by :func:`attr`): ``<tag/>`` without any.
+
+    Whether there is text is asked before escaping: text that escaping empties (control
+    characters only) still gets an end tag.
+    """
+    if text:
+        return f"<{tag}{attrs}>{escape(text)}</{tag}>"
+    return f"<{tag}{attrs}/>"
+
+
+def attr(name: str, value: Attr) -> str:
+    """`` name="value"``, or nothing for ``None`` (an optional attribute left out)."""
+    if value is None:
+        return ""
+    if isinstance(value, int):  # digits, with nothing to escape
+        return f' {name}="{value}"'
+    return f' {name}="{escape_attr(value)}"'
+
+
+# What each escape below changes, of the characters that ASCII text can hold: such text without
+# any of them, most of what entries hold, is returned as it is.
+_TEXT_CHANGES = b"&<>" + NOT_XML_ASCII
+_ATTR_CHANGES = _TEXT_CHANGES + b'"\n\r\t'
+_CDATA_CHANGES = b"]" + NOT_XML_ASCII
 
 
 def escape_text(text: str) -> str:
+    if ascii_without(text, _TEXT_CHANGES):
+        return text
     return xml_safe(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def escape_hex(text: str) -> str:
+    if ascii_without(text, _TEXT_CHANGES):
+        return text
     return xml_safe(text).replace("&", "&#x26;").replace("<", "&#x3C;").replace(">", "&gt;")
 
 
 def cdata(text: str) -> str:
+    if ascii_without(text, _CDATA_CHANGES):
+        return f"<![CDATA[{text}]]>"
     # "]]>" cannot appear inside a section, so it is split across two.
     return "<![CDATA[" + xml_safe(text).replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
 def escape_attr(text: str) -> str:
+    if ascii_without(text, _ATTR_CHANGES):
+        return text
     return (
         escape_text(text)
         .replace('"', "&quot;")
