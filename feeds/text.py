@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-
-import ftfy
-import ftfy.bad_codecs  # registers the "sloppy-windows-*" codecs used below
-from ftfy.chardata import CHARMAP_ENCODINGS
-from ftfy.fixes import remove_control_chars, remove_terminal_escapes
+from types import SimpleNamespace
 
 # XML 1.0 allows TAB, LF, CR and everything from U+0020 except surrogates, U+FFFE and U+FFFF.
 # C1 controls and the U+FDD0..U+FDEF noncharacters are allowed but "discouraged" (XML 1.0, 2.2),
@@ -20,27 +17,47 @@ _SPACE = re.compile(r"\s+")
 # UTF-8 read as Latin-1 or Windows-1252 always starts with one of these characters; text without
 # any cannot hold that mojibake, and skipping ftfy for it saves most of the cleaning time.
 _MAYBE_MOJIBAKE = re.compile("[\x80-\xff]")
-# ftfy's lossy heuristics (a space taken for a lost 0xa0 byte: "â€ " -> "†"; a lost byte
-# turned into U+FFFD) and the fixes that are not mojibake (line breaks, quotes, widths) are off.
-_FTFY = ftfy.TextFixerConfig(
-    unescape_html=False,
-    remove_terminal_escapes=False,
-    restore_byte_a0=False,
-    replace_lossy_sequences=False,
-    fix_latin_ligatures=False,
-    fix_character_width=False,
-    uncurl_quotes=False,
-    fix_line_breaks=False,
-    remove_control_chars=False,
-    normalization=None,
-    explain=False,
-)
 _NOT_ASCII = re.compile(r"([^\x00-\x7f]+)")
-# The single-byte encodings ftfy undoes, and the characters that stand for a UTF-8 lead byte
-# (0xc2-0xf4) or continuation byte (0x80-0xbf) in one of them.
-_ENCODINGS = tuple(CHARMAP_ENCODINGS)
-_LEADS = frozenset(bytes([b]).decode(e) for e in _ENCODINGS for b in range(0xC2, 0xF5))
-_CONTINUATIONS = frozenset(bytes([b]).decode(e) for e in _ENCODINGS for b in range(0x80, 0xC0))
+
+
+@functools.cache
+def _repairs() -> SimpleNamespace:
+    """ftfy and what the repair needs of it, loaded at the first text that may need it (a build
+    with nothing to do, and most records, never do: the import costs 40 ms)."""
+    import ftfy
+    import ftfy.bad_codecs  # registers the "sloppy-windows-*" codecs used below
+    from ftfy.chardata import CHARMAP_ENCODINGS
+    from ftfy.fixes import remove_control_chars, remove_terminal_escapes
+
+    # The single-byte encodings ftfy undoes, and the characters that stand for a UTF-8 lead
+    # byte (0xc2-0xf4) or continuation byte (0x80-0xbf) in one of them.
+    encodings = tuple(CHARMAP_ENCODINGS)
+    return SimpleNamespace(
+        fix_text=ftfy.fix_text,
+        # ftfy's lossy heuristics (a space taken for a lost 0xa0 byte: "â€ " -> "†"; a lost
+        # byte turned into U+FFFD) and the fixes that are not mojibake (line breaks, quotes,
+        # widths) are off.
+        config=ftfy.TextFixerConfig(
+            unescape_html=False,
+            remove_terminal_escapes=False,
+            restore_byte_a0=False,
+            replace_lossy_sequences=False,
+            fix_latin_ligatures=False,
+            fix_character_width=False,
+            uncurl_quotes=False,
+            fix_line_breaks=False,
+            remove_control_chars=False,
+            normalization=None,
+            explain=False,
+        ),
+        remove_control_chars=remove_control_chars,
+        remove_terminal_escapes=remove_terminal_escapes,
+        encodings=encodings,
+        leads=frozenset(bytes([b]).decode(e) for e in encodings for b in range(0xC2, 0xF5)),
+        continuations=frozenset(bytes([b]).decode(e) for e in encodings for b in range(0x80, 0xC0)),
+    )
+
+
 _LONGEST = 12  # characters of one sequence misread up to three times
 
 
@@ -78,11 +95,13 @@ def repair(text: str) -> str:
     """
     if not _MAYBE_MOJIBAKE.search(text):
         return unicodedata.normalize("NFC", text)
-    fixed = ftfy.fix_text(text, _FTFY)
+    fix = _repairs()
+    fixed = fix.fix_text(text, fix.config)
     if fixed != text:
         fixed = _exact_only(text, fixed)
     # Removed after the repair, so that no sequence is decoded across a removed character.
-    return unicodedata.normalize("NFC", remove_control_chars(remove_terminal_escapes(fixed)))
+    cleaned = fix.remove_control_chars(fix.remove_terminal_escapes(fixed))
+    return unicodedata.normalize("NFC", cleaned)
 
 
 def _exact_only(source: str, fixed: str) -> str:
@@ -93,7 +112,8 @@ def _exact_only(source: str, fixed: str) -> str:
         # ftfy joined a run to the ASCII beside it (a space taken for a lost 0xa0 byte, even
         # with that fix off): each run is repaired on its own instead, where no space is seen.
         after = [
-            part if n % 2 == 0 else ftfy.fix_text(part, _FTFY) for n, part in enumerate(before)
+            part if n % 2 == 0 else _repairs().fix_text(part, _repairs().config)
+            for n, part in enumerate(before)
         ]
     runs = (
         b if a == b or _decoded(a, b) else a for a, b in zip(before[1::2], after[1::2], strict=True)
@@ -103,7 +123,7 @@ def _exact_only(source: str, fixed: str) -> str:
 
 def _decoded(source: str, fixed: str) -> bool:
     """Whether ``fixed`` is ``source`` with some stretches replaced by their exact decoding."""
-    for encoding in _ENCODINGS:  # the common case first: the run is one misread stretch
+    for encoding in _repairs().encodings:  # the common case first: the run is one misread stretch
         layer = source
         for _ in range(3):
             try:
@@ -133,6 +153,7 @@ def _decoded(source: str, fixed: str) -> bool:
 
 def _decodings(text: str, i: int) -> list[tuple[int, str]]:
     """(length, decoding) of the exact decodings of stretches of ``text`` starting at ``i``."""
+    fix = _repairs()  # also registers the "sloppy-windows-*" codecs
     char = text[i]
     found = []
     if "\x80" <= char <= "\x9f":  # Windows-1252 read as Latin-1
@@ -140,10 +161,10 @@ def _decodings(text: str, i: int) -> list[tuple[int, str]]:
     if "\ud800" <= char <= "\udbff" and "\udc00" <= text[i + 1 : i + 2] <= "\udfff":
         pair = text[i : i + 2].encode("utf-16-le", "surrogatepass")
         found.append((2, pair.decode("utf-16-le")))
-    if char not in _LEADS or i + 1 == len(text) or text[i + 1] not in _CONTINUATIONS:
+    if char not in fix.leads or i + 1 == len(text) or text[i + 1] not in fix.continuations:
         return found
     for end in range(i + 2, min(len(text), i + _LONGEST) + 1):
-        for encoding in _ENCODINGS:
+        for encoding in fix.encodings:
             layer = text[i:end]
             for _ in range(3):
                 try:

@@ -3,13 +3,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import ftfy.bad_codecs  # noqa: F401  (registers the "sloppy-windows-*" codecs)
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feeds.text import clean_line, clean_paragraphs, truncate, xml_safe
 
-SLOPPY = "sloppy-windows-1252"  # registered by ftfy, which feeds.text imports
+SLOPPY = "sloppy-windows-1252"
 
 XML_CHAR = re.compile(
     "^[\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufdcf\ufdf0-\ufffd\U00010000-\U0010ffff]*$"
