@@ -14,7 +14,7 @@ from feeds.model import Feed
 from feeds.reading import orphan_guard
 from feeds.rendering import Fragments, render_all, site_documents
 from feeds.settings import Settings
-from feeds.writing import OutputWriter, failure, safe_path, stage
+from feeds.writing import Confined, OutputWriter, failure, stage
 
 # Below this many feeds forking costs more than it saves.
 PARALLEL_MIN_FEEDS = 60
@@ -52,11 +52,12 @@ def _stage_part(index: int) -> tuple[list[str], list[str]]:
     written: list[str] = []
     unchanged: list[str] = []
     site = site_documents(work.settings)
+    confined = Confined(work.folder)
     plans = work.parts[index]
     for path, data in render_all(plans, work.settings, work.load, fragments=work.fragments):
         if path not in site:
             try:
-                staged = stage(safe_path(work.folder, path), data)
+                staged = stage(confined.path(path), data)
             except OSError as e:
                 raise failure(e, work.folder) from None
             (written if staged else unchanged).append(path)

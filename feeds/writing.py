@@ -74,6 +74,7 @@ class OutputWriter:
         self._renaming = False
         self._finished = False
         self._lock = OutputLock(folder)
+        self._confined = Confined(folder)
         try:
             self.previous = _read_list(folder / MANIFEST)
             interrupted = folder / JOURNAL
@@ -99,7 +100,7 @@ class OutputWriter:
 
     def write(self, path: str, data: bytes) -> None:
         """Stage ``data`` for ``path`` unless the file already holds exactly these bytes."""
-        target = safe_path(self.folder, path)
+        target = self._confined.path(path)
         try:
             if path not in self.owned:
                 self.owned.add(path)
@@ -285,6 +286,28 @@ def safe_path(folder: Path, path: str, *, follow: bool = True) -> Path:
     if follow and not target.resolve().is_relative_to(folder.resolve()):  # a symlink out
         raise WriteError(f"refusing to write outside the output folder: {path!r}")
     return target
+
+
+class Confined:
+    """Paths inside one folder for many writes: as :func:`safe_path`, with each directory's
+    ``realpath`` found once (a build writes thousands of files into a few directories; a
+    ``realpath`` a file cost 10 ``lstat`` calls each) and one ``lstat`` a file."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.root = folder.resolve()
+        self.directories: dict[Path, bool] = {}
+
+    def path(self, path: str) -> Path:
+        _checked(path)
+        target = self.folder.joinpath(*PurePosixPath(path).parts)
+        inside = self.directories.get(target.parent)
+        if inside is None:
+            inside = target.parent.resolve().is_relative_to(self.root)
+            self.directories[target.parent] = inside
+        if not inside or (target.is_symlink() and not target.resolve().is_relative_to(self.root)):
+            raise WriteError(f"refusing to write outside the output folder: {path!r}")
+        return target
 
 
 def is_safe(path: str) -> bool:

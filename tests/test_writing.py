@@ -80,6 +80,17 @@ def test_a_symlink_out_of_the_folder_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "x.rss").exists()
 
 
+def test_a_file_symlinked_out_of_the_folder_is_refused(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / "topics").mkdir(parents=True)
+    victim = tmp_path / "victim.rss"
+    victim.write_text("keep me")
+    (out / "topics" / "x.rss").symlink_to(victim)
+    with pytest.raises(WriteError):
+        write_output(out, {"topics/y.rss": b"y", "topics/x.rss": b"x"})
+    assert victim.read_text() == "keep me"
+
+
 def test_a_tampered_manifest_never_deletes_outside(tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
