@@ -22,7 +22,7 @@ def state_of(outcome: FileOutcome) -> FileState:
     if outcome.summary is not None:
         s = outcome.summary
         # Shared key objects: the saved state then holds each feed key once, and loads fast.
-        keys = tuple(_SHARED.setdefault(key, key) for key in s.keys)
+        keys = tuple(map(_SHARED.setdefault, s.keys, s.keys))
         summary = (s.id, s.published, s.digest, keys, s.size)
     error = (outcome.error.field, outcome.error.reason) if outcome.error is not None else None
     warnings = tuple((w.field, w.reason) for w in outcome.warnings)
