@@ -13,7 +13,7 @@ import json
 import os
 import socket
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -23,13 +23,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from feeds.serve.history import load_history, save_history
-from feeds.serve.http import (
-    History,
-    Snapshot,
-    http_date,
-    make_snapshot,
-    not_modified,
-)
+from feeds.serve.http import SECOND, http_date, make_document, not_modified
+from feeds.serve.http import last_modified as stamp
 from feeds.writing import TEMP_MARK
 from tests.conftest import example_site, record_text
 from tests.live import LiveServer, live_server, request
@@ -210,55 +205,26 @@ NOON = datetime(2026, 1, 1, 12, tzinfo=UTC)
 ENTRY = NOON - timedelta(days=30)  # the newest entry's date: Last-Modified at a first start
 
 
-def snapshot(
-    files: Mapping[str, bytes],
-    now: datetime,
-    previous: Snapshot | None = None,
-    history: History | None = None,
-) -> Snapshot:
-    return make_snapshot(
-        files,
-        previous=previous,
-        now=now,
-        first_seen=lambda path, body: ENTRY,
-        max_age=60,
-        stats={},
-        history=history,
-    )
-
-
-def modified(snapshot: Snapshot, path: str = "/a.rss") -> datetime:
-    return snapshot.documents[path].last_modified
-
-
-def test_bytes_changed_twice_within_a_second_get_a_later_last_modified() -> None:
-    first = snapshot(
-        {"a.rss": b"one"}, NOON + timedelta(seconds=0.2), snapshot({"a.rss": b"0"}, NOON)
-    )
-    second = snapshot({"a.rss": b"two"}, NOON + timedelta(seconds=0.7), first)
-    assert modified(second) > modified(first)
-    document = second.documents["/a.rss"]
+def test_bytes_changed_twice_within_a_second_get_a_later_stamp() -> None:
+    first = stamp("one", ("0", NOON), NOON + timedelta(seconds=0.2))
+    second = stamp("two", ("one", first), NOON + timedelta(seconds=0.7))
+    assert second > first
+    document = make_document("a.rss", "two", 3, second, "public", None, "/nowhere")
     assert not not_modified(document.identity, document.last_modified, None, http_date(NOON))
 
 
 def test_a_clock_set_back_never_moves_last_modified_back() -> None:
-    first = snapshot({"a.rss": b"one"}, NOON, snapshot({"a.rss": b"0"}, NOON))
-    second = snapshot({"a.rss": b"two"}, NOON - timedelta(hours=1), first)
-    assert modified(second) == NOON + timedelta(seconds=1)
+    first = stamp("one", ("0", NOON), NOON)
+    assert stamp("two", ("one", first), NOON - timedelta(hours=1)) == first + SECOND
 
 
 def test_the_history_keeps_unchanged_bytes_dated_and_moves_changed_ones_forward() -> None:
-    earlier = snapshot({"same.rss": b"same", "changed.rss": b"old"}, NOON)
-    history = {
-        "/same.rss": (earlier.documents["/same.rss"].digest, NOON - timedelta(days=3)),
-        "/changed.rss": (earlier.documents["/changed.rss"].digest, NOON + timedelta(days=1)),
-    }
-    files = {"same.rss": b"same", "changed.rss": b"new", "new.rss": b"new"}
-    started = snapshot(files, NOON, history=history)
-    assert modified(started, "/same.rss") == NOON - timedelta(days=3)
+    three_days = NOON - timedelta(days=3)
+    assert stamp("same", ("same", three_days), NOON) == three_days
     # Served a day ahead by a clock that was wrong: still later than that.
-    assert modified(started, "/changed.rss") == NOON + timedelta(days=1, seconds=1)
-    assert modified(started, "/new.rss") == ENTRY
+    ahead = NOON + timedelta(days=1)
+    assert stamp("new", ("old", ahead), NOON) == ahead + SECOND
+    assert stamp("new", None, ENTRY) == ENTRY
 
 
 def test_the_history_file_round_trips_and_damage_is_reported_not_raised(tmp_path: Path) -> None:
