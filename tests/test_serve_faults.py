@@ -11,6 +11,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
+import signal
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -405,3 +407,69 @@ def exchange(server: LiveServer, pieces: list[bytes], pipelined: int) -> bytes:
             while chunk := s.recv(1 << 16):
                 received += chunk
     return received
+
+
+def building_pids(server: LiveServer) -> list[int]:
+    """The build processes the server has handed a build to, in order (from its log)."""
+    lines = server.log.read_text().splitlines()
+    return [int(line.rsplit(" ", 1)[1]) for line in lines if "building in process " in line]
+
+
+def wait_for_new_build(server: LiveServer, seen: int, timeout: float = 20) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = building_pids(server)
+        if len(pids) > seen:
+            return pids[-1]
+        time.sleep(0.005)
+    raise AssertionError(f"no build started; log:\n{server.log.read_text()}")
+
+
+def rebuilt(count: int) -> Callable[[Report], bool]:
+    """Healthy, with ``count`` records built."""
+    return lambda report: healthy(report) and report[1]["records"] == count
+
+
+def ended(count: int) -> Callable[[Report], bool]:
+    """Stale, or healthy with ``count`` records built."""
+    return lambda report: stale(report) or rebuilt(count)(report)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", MODES)
+def test_a_build_process_killed_at_a_seeded_instant_keeps_the_last_good_set(
+    site: Path, serve: Callable[..., LiveServer], workers: int
+) -> None:
+    chance = random.Random(20261130 + workers)
+    server = serve("--workers", str(workers))
+    settle(server, workers, healthy)
+    landed = 0
+    for attempt in range(30):
+        before = served(server, PATHS, workers)
+        seen = len(building_pids(server))
+        add_record(site / "records", f"killed-{attempt}.txt", f"Killed build {attempt}")
+        pid = wait_for_new_build(server, seen)
+        time.sleep(chance.uniform(0, 0.25))  # anywhere in reading, writing, hashing, replying
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            settle(server, workers, rebuilt(15 + attempt))
+            continue  # done before the kill: try again
+        reports = settle(server, workers, ended(15 + attempt))
+        if not all(stale(report) for report in reports):
+            continue  # it had answered already: the kill changed nothing
+        landed += 1
+        assert all("killed by signal 9" in health["last_error"] for _, health in reports)
+        assert served(server, PATHS, workers) == before
+        assert "ERROR:" in server.log.read_text()
+        if landed == 3:
+            break
+    assert landed == 3, "no kill landed during a build"
+    # The next build finishes the job: every record, nothing half-written left behind.
+    add_record(site / "records", "after-the-kill.txt", "Written after the kill")
+    settle(server, workers, rebuilt(15 + attempt + 1))
+    _, _, atom = get(server, "/all.atom")
+    assert b"Written after the kill" in atom
+    assert f"Killed build {attempt}".encode() in atom
+    output = site / ".feeds-cache.serving" / "output"
+    assert not [p for p in output.rglob("*") if TEMP_MARK in p.name or "journal" in p.name]

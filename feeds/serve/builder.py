@@ -33,7 +33,7 @@ import anyio.to_thread
 
 from feeds.build import display
 from feeds.errors import FeedsError
-from feeds.serve.child import BLOBS, Reply, Request
+from feeds.serve.child import BLOBS, NICE, Reply, Request
 from feeds.serve.http import History, Snapshot, make_document
 from feeds.settings import Settings, load_settings
 
@@ -45,8 +45,9 @@ WATCH_RETRY_SECONDS = (0.5, 8.0)
 # A running watcher reports this often even when nothing changed: the proof that it runs.
 WATCH_HEARTBEAT_MS = 1000
 TRACE_FRAMES = 8
-# Not ``-m feeds.serve.child``: its classes must pickle under their own module's name.
-CHILD = "from feeds.serve.child import main; main()"
+# Lower first, so that even its imports yield to the server. Not ``-m feeds.serve.child``:
+# its classes must pickle under their own module's name.
+CHILD = f"import os; os.nice({NICE}); from feeds.serve.child import main; main()"
 
 
 def describe(error: BaseException) -> str:
@@ -181,10 +182,13 @@ class FeedServer:
             if previous is None or previous.documents.get(path) != doc
         )
         log.info(
-            "built %d feeds from %d records (%d rejected); %d documents changed",
+            "built %d feeds from %d records (%d rejected, %d read); %d files written, "
+            "%d documents changed",
             reply.stats["feeds"],
             reply.stats["records"],
             reply.stats["rejected"],
+            reply.read,
+            reply.written,
             changed,
         )
         return Snapshot(documents=documents, built_at=reply.built_at, stats=reply.stats)

@@ -120,6 +120,10 @@ class Reply:
     removed: tuple[str, ...] = ()
     stats: dict[str, int] = field(default_factory=dict)
     built_at: datetime = EPOCH
+    read: int = 0
+    """Record files read again (or removed) since the last build: 0 for a warm start."""
+    written: int = 0
+    """Output files the build wrote (and so hashed)."""
     rejected: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
@@ -298,6 +302,8 @@ def _serve(
         removed=removed,
         stats=_stats(result, len(documents)),
         built_at=datetime.now(UTC),
+        read=result.changed,
+        written=len(written),
         rejected=tuple(str(error) for error in result.rejected),
         warnings=tuple(f"{w.path}: {w.field}: warning: {w.reason}" for w in result.warnings),
         notes=tuple(notes),
@@ -389,14 +395,13 @@ def _stats(result: Build, documents: int) -> dict[str, int]:
 
 
 def main() -> None:
-    """The child: at a lower priority, wait for one request, build, answer, exit."""
+    """The child (started at a lower priority, :data:`NICE`): wait for one request, build,
+    answer, exit."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server stops it
     with contextlib.suppress(Exception):
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    with contextlib.suppress(OSError):
-        os.nice(NICE)
     data = sys.stdin.buffer.read()
     if not data:
         return  # the server no longer needs this spare
