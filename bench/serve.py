@@ -36,8 +36,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from build import corpus, tree_rss
 from results import record
+
+from build import corpus, tree_rss
 
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
@@ -317,10 +318,10 @@ def rebuilding(args: argparse.Namespace) -> None:
     target = min(feeds, key=lambda p: abs(p.stat().st_size - 60_000))
     url = f"http://127.0.0.1:{port}/" + target.relative_to(output).as_posix()
     try:
-        idle = [wrk(url, args.duration, 1) for _ in range(args.repeat)]
-        busy = []
+        idle, busy = [], []
         times: list[float] = []
-        for run in range(args.repeat):
+        for run in range(args.repeat):  # idle and rebuilding in turns: the same noise in both
+            idle.append(wrk(url, args.duration, 1))
             stop = threading.Event()
 
             def keep_rebuilding(run: int = run, stop: threading.Event = stop) -> None:

@@ -176,11 +176,7 @@ class FeedServer:
                 served.gzip_size,
             )
         self.generation = reply.generation
-        changed = sum(
-            1
-            for path, doc in documents.items()
-            if previous is None or previous.documents.get(path) != doc
-        )
+        changed = len(reply.documents) + len(reply.removed)
         log.info(
             "built %d feeds from %d records (%d rejected, %d read); %d files written, "
             "%d documents changed",
@@ -381,12 +377,18 @@ class Children:
         log.info("building in process %d", child.pid)
         data = pickle.dumps(request, protocol=5)
         try:
-            return await anyio.to_thread.run_sync(_exchange, child, data, abandon_on_cancel=True)
-        finally:
-            if child.poll() is None:  # cancelled: the server stops
-                child.kill()
+            reply = await anyio.to_thread.run_sync(_exchange, child, data, abandon_on_cancel=True)
+        except anyio.get_cancelled_exc_class():  # the server stops
+            child.kill()
+            self.building = None
+            raise
+        except BaseException:
             self.building = None
             self._ready()
+            raise
+        self.building = None
+        self._ready()
+        return reply
 
     def close(self) -> None:
         for child in (self.spare, self.building):
