@@ -21,6 +21,7 @@ Needs wrk and nginx (the Makefile target installs Debian's packages); binds 127.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import platform
@@ -38,10 +39,11 @@ from pathlib import Path
 
 from results import record
 
-from build import corpus, tree_rss
-
 HERE = Path(__file__).resolve().parent
 PY = sys.executable
+# bench/build.py: the generated corpora and the PSS of a process tree. Not an import statement:
+# whether isort calls `build` first-party depends on a build/ folder beside pyproject.toml.
+bench_build = importlib.import_module("build")
 ROOT = HERE.parent
 NGINX_CONF = """\
 worker_processes 1;
@@ -240,7 +242,9 @@ SETTINGS = "title: Bench\nrecords: records\noutput: output\nbase_url: http://127
 def site(size: int) -> Path:
     """A fresh site of ``size`` generated records (copied: the benchmark edits them)."""
     work = Path(tempfile.mkdtemp(prefix="feeds-bench-serve-"))
-    shutil.copytree(corpus(size), work / "records", ignore=shutil.ignore_patterns(".complete"))
+    shutil.copytree(
+        bench_build.corpus(size), work / "records", ignore=shutil.ignore_patterns(".complete")
+    )
     (work / "settings.yaml").write_text(SETTINGS)
     return work
 
@@ -301,7 +305,7 @@ def edited_until_visible(
     peak = 0
     while builds(port) <= before:
         if watch is not None:
-            peak = max(peak, tree_rss(watch.pid))
+            peak = max(peak, bench_build.tree_rss(watch.pid))
         time.sleep(0.02)
         if time.perf_counter() - begun > 300:
             raise SystemExit(f"no rebuild: {(work / 'serve.log').read_text()}")
@@ -375,7 +379,7 @@ def scale(size: int) -> tuple[int, float, float, float, int, int, int]:
         server.wait(timeout=60)
         server, warm = started(work, port)
         time.sleep(2)  # the spare build process is started after the first build
-        idle = tree_rss(server.pid)
+        idle = bench_build.tree_rss(server.pid)
         edits = [edited_until_visible(work, port, serial, 1, server) for serial in range(3)]
         report = health(port) or {}
         server.terminate()
