@@ -261,7 +261,7 @@ def _serve(
             served = (old.digest, old.last_modified)
         fresh = now
         if first_seen is not None and served is None:
-            fresh = first_seen(path, digest)
+            fresh = first_seen(path, digest, size)
         modified = last_modified(digest, served, fresh)
         link = None
         if settings.hubs and is_subscription_document(path):
@@ -367,13 +367,12 @@ def _first_seen(request: Request, settings: Settings, result: Build, written: se
     existing = request.settings.output
     own = existing.resolve() == settings.output.resolve()
 
-    def first_seen(path: str, digest: str) -> datetime:
-        if not (own and path in written):
-            with contextlib.suppress(OSError):
-                file = existing / path
-                data = file.read_bytes()
-                if hashlib.sha256(data).hexdigest()[:32] == digest:
-                    return whole_seconds(datetime.fromtimestamp(file.stat().st_mtime, UTC))
+    def first_seen(path: str, digest: str, size: int) -> datetime:
+        file = existing / path
+        with contextlib.suppress(OSError):
+            same = file.stat().st_size == size and not (own and path in written)
+            if same and hashlib.sha256(file.read_bytes()).hexdigest()[:32] == digest:
+                return whole_seconds(datetime.fromtimestamp(file.stat().st_mtime, UTC))
         moment = newest.get(path, overall)
         if moment is None:
             moment = datetime.fromtimestamp((settings.output / path).stat().st_mtime, UTC)
