@@ -179,13 +179,14 @@ class FeedServer:
         changed = len(reply.documents) + len(reply.removed)
         log.info(
             "built %d feeds from %d records (%d rejected, %d read); %d files written, "
-            "%d documents changed",
+            "%d documents changed (%.2f s + %.2f s to hash)",
             reply.stats["feeds"],
             reply.stats["records"],
             reply.stats["rejected"],
             reply.read,
             reply.written,
             changed,
+            *reply.seconds,
         )
         return Snapshot(documents=documents, built_at=reply.built_at, stats=reply.stats)
 

@@ -72,13 +72,16 @@ NICE = 10
 """How much lower than the server the build runs: nice 10 weighs a ninth of nice 0."""
 INDEX = "index.pickle"
 BLOBS = "blobs"
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 GRACE_SECONDS = 60.0
 """How long a blob no build uses any more stays: a worker of ``--workers`` may still read it."""
 TRACE_FRAMES = 8
 EPOCH = datetime.fromtimestamp(0, UTC)
 Stat = tuple[int, int, int]
 """(inode, size, mtime in ns) of an output file when it was hashed."""
+Row = tuple[str, int, int, str, str | None, int | None]
+"""A :class:`Served` as the index keeps it, Last-Modified in POSIX seconds: plain tuples load
+several times faster than dataclasses, and the index is loaded by every build."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +127,8 @@ class Reply:
     """Record files read again (or removed) since the last build: 0 for a warm start."""
     written: int = 0
     """Output files the build wrote (and so hashed)."""
+    seconds: tuple[float, float] = (0.0, 0.0)
+    """How long the build took (read, render, write, the cache), then the hashing and the rest."""
     rejected: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
@@ -148,10 +153,13 @@ def build(request: Request) -> Reply:
     """One rebuild, whatever it raises turned into a reply."""
     stage = "build"
     try:
+        begun = time.perf_counter()
         settings = folders(request)
         result, report, notes = _write(settings)
         stage = "serve"
-        return _serve(request, settings, result, report, notes)
+        built = time.perf_counter()
+        reply = _serve(request, settings, result, report, notes)
+        return replace(reply, seconds=(built - begun, time.perf_counter() - built))
     except Exception as e:
         error = str(e) if isinstance(e, FeedsError | OSError) else f"{type(e).__name__}: {e}"
         trace = ""
@@ -191,7 +199,7 @@ def _write(settings: Settings) -> tuple[Build, WriteReport, list[str]]:
 @dataclass(slots=True)
 class Index:
     generation: int = 0
-    documents: dict[str, Served] = field(default_factory=dict)
+    documents: dict[str, Row] = field(default_factory=dict)
     stats: dict[str, Stat] = field(default_factory=dict)
     retired: dict[str, tuple[int, float]] = field(default_factory=dict)
     """Digests no longer served -> (the first generation without them, when)."""
@@ -201,10 +209,17 @@ def load_index(folder: Path) -> Index:
     """The index of the served folder; an empty one when missing or damaged (every document
     is then hashed again, nothing worse)."""
     with contextlib.suppress(Exception):
-        data = pickle.loads((folder / INDEX).read_bytes())
-        if isinstance(data, tuple) and data[0] == INDEX_VERSION and isinstance(data[1], Index):
-            return data[1]
+        version, generation, documents, stats, retired = pickle.loads(
+            (folder / INDEX).read_bytes()
+        )
+        if version == INDEX_VERSION:
+            return Index(generation, documents, stats, retired)
     return Index()
+
+
+def save_index(folder: Path, index: Index) -> None:
+    data = (INDEX_VERSION, index.generation, index.documents, index.stats, index.retired)
+    atomic_write(folder / INDEX, pickle.dumps(data, protocol=5))
 
 
 def _serve(
@@ -235,7 +250,7 @@ def _serve(
     first_seen = _first_seen(request, settings, result, written) if request.first else None
     now = whole_seconds(datetime.now(UTC))
     max_age = settings.ttl_minutes * 60
-    documents: dict[str, Served] = {}
+    documents: dict[str, Row] = {}
     stats: dict[str, Stat] = {}
     changed: dict[str, Served] = {}
     base = str(output)
@@ -247,18 +262,18 @@ def _serve(
             old is not None
             and path not in written
             and index.stats.get(path) == stat
-            and (not full or (blobs / old.digest).exists())  # at startup: not removed since
+            and (not full or (blobs / old[0]).exists())  # at startup: not removed since
         ):
-            digest, size, packed = old.digest, old.size, old.gzip_size
+            digest, size, packed = old[0], old[1], old[5]
         else:
             if old is not None and index.stats.get(path, stat)[0] == stat[0]:
                 # Changed in place (not by our writer, which renames): the blob is that inode.
-                (blobs / old.digest).unlink(missing_ok=True)
-                (blobs / f"{old.digest}.gz").unlink(missing_ok=True)
+                (blobs / old[0]).unlink(missing_ok=True)
+                (blobs / f"{old[0]}.gz").unlink(missing_ok=True)
             digest, size, packed = _store(base, path, blobs)
         served = history.get("/" + path)
         if served is None and old is not None:  # the history was lost: the index knows too
-            served = (old.digest, old.last_modified)
+            served = (old[0], datetime.fromtimestamp(old[2], UTC))
         fresh = now
         if first_seen is not None and served is None:
             fresh = first_seen(path, digest, size)
@@ -267,14 +282,14 @@ def _serve(
         if settings.hubs and is_subscription_document(path):
             link = link_header(settings.hubs, settings.base_url + path)
         policy = cache_control(max_age, immutable=path in sealed)
-        entry = Served(digest, size, modified, policy, link, packed)
-        documents[path] = entry
+        row = (digest, size, int(modified.timestamp()), policy, link, packed)
+        documents[path] = row
         stats[path] = stat
-        if full or entry != old:
-            changed[path] = entry
+        if full or row != old:
+            changed[path] = Served(digest, size, modified, policy, link, packed)
     removed = tuple(sorted(index.documents.keys() - documents.keys()))
     merged = dict(history)
-    for path, entry in documents.items():
+    for path, entry in changed.items():
         merged["/" + path] = (entry.digest, entry.last_modified)
     kept_history: History | None = None
     if merged != history:
@@ -291,10 +306,10 @@ def _serve(
         index.generation += 1
         _retire(index, documents, blobs, request.generation)
         index.documents, index.stats = documents, stats
-        atomic_write(folder / INDEX, pickle.dumps((INDEX_VERSION, index), protocol=5))
+        save_index(folder, index)
     elif index.stats != stats:
         index.stats = stats
-        atomic_write(folder / INDEX, pickle.dumps((INDEX_VERSION, index), protocol=5))
+        save_index(folder, index)
     return Reply(
         generation=index.generation,
         full=full,
@@ -335,14 +350,14 @@ def _store(output: str, path: str, blobs: Path) -> tuple[str, int, int | None]:
     return digest, len(data), len(body)
 
 
-def _retire(index: Index, documents: dict[str, Served], blobs: Path, serving: int) -> None:
+def _retire(index: Index, documents: dict[str, Row], blobs: Path, serving: int) -> None:
     """Note the digests this generation no longer serves, and remove those that no generation
     the server may still serve has used for :data:`GRACE_SECONDS`."""
-    live = {entry.digest for entry in documents.values()}
+    live = {row[0] for row in documents.values()}
     now = time.time()
-    for entry in index.documents.values():
-        if entry.digest not in live and entry.digest not in index.retired:
-            index.retired[entry.digest] = (index.generation, now)
+    for row in index.documents.values():
+        if row[0] not in live and row[0] not in index.retired:
+            index.retired[row[0]] = (index.generation, now)
     for digest in list(index.retired):
         since, when = index.retired[digest]
         if digest in live:
