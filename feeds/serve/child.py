@@ -209,9 +209,7 @@ def load_index(folder: Path) -> Index:
     """The index of the served folder; an empty one when missing or damaged (every document
     is then hashed again, nothing worse)."""
     with contextlib.suppress(Exception):
-        version, generation, documents, stats, retired = pickle.loads(
-            (folder / INDEX).read_bytes()
-        )
+        version, generation, documents, stats, retired = pickle.loads((folder / INDEX).read_bytes())
         if version == INDEX_VERSION:
             return Index(generation, documents, stats, retired)
     return Index()
