@@ -38,7 +38,7 @@ from feeds.serve.http import History, Snapshot, make_document
 from feeds.settings import Settings, load_settings
 
 log = logging.getLogger("feeds")
-DEBOUNCE_SECONDS = 0.2
+DEBOUNCE_SECONDS = 0.05  # watchfiles already groups a burst (debounce=100, step=50)
 # The first and the longest wait before a watcher that failed is started again. While it is
 # down, each attempt also rebuilds, so changes are still picked up, only later.
 WATCH_RETRY_SECONDS = (0.5, 8.0)

@@ -72,7 +72,7 @@ NICE = 10
 """How much lower than the server the build runs: nice 10 weighs a ninth of nice 0."""
 INDEX = "index.pickle"
 BLOBS = "blobs"
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 GRACE_SECONDS = 60.0
 """How long a blob no build uses any more stays: a worker of ``--workers`` may still read it."""
 TRACE_FRAMES = 8
@@ -203,51 +203,55 @@ class Index:
     stats: dict[str, Stat] = field(default_factory=dict)
     retired: dict[str, tuple[int, float]] = field(default_factory=dict)
     """Digests no longer served -> (the first generation without them, when)."""
+    inputs: tuple[Any, ...] = ()
+    """The settings the headers were made with (ttl, hubs, base URL)."""
 
 
 def load_index(folder: Path) -> Index:
     """The index of the served folder; an empty one when missing or damaged (every document
     is then hashed again, nothing worse)."""
     with contextlib.suppress(Exception):
-        version, generation, documents, stats, retired = pickle.loads((folder / INDEX).read_bytes())
+        version, *fields = pickle.loads((folder / INDEX).read_bytes())
         if version == INDEX_VERSION:
-            return Index(generation, documents, stats, retired)
+            return Index(*fields)
     return Index()
 
 
 def save_index(folder: Path, index: Index) -> None:
-    data = (INDEX_VERSION, index.generation, index.documents, index.stats, index.retired)
+    data = (
+        INDEX_VERSION,
+        index.generation,
+        index.documents,
+        index.stats,
+        index.retired,
+        index.inputs,
+    )
     atomic_write(folder / INDEX, pickle.dumps(data, protocol=5))
 
 
 def _serve(
     request: Request, settings: Settings, result: Build, report: WriteReport, notes: list[str]
 ) -> Reply:
-    """Hash what was written into blobs, decide headers and Last-Modified, save the history
-    and the index, and tell the server what changed."""
+    """Hash what was written into blobs, decide headers and Last-Modified, save the index (and
+    the history when paths left it), and tell the server what changed.
+
+    A document that was not written and whose file has the stats recorded keeps its row as it
+    is, unless the headers' inputs changed (the settings, or which archive pages are sealed:
+    only when paths came or went). Its Last-Modified comes from the index while it is served,
+    from the history once it was served before, at a first start from :func:`_first_seen`."""
     folder, output = request.folder, settings.output
     blobs = folder / BLOBS
     blobs.mkdir(parents=True, exist_ok=True)
     index = load_index(folder)
     full = request.generation != index.generation or request.first
-    memory = request.memory_history
-    history: History
-    if memory is not None:
-        history = memory
-    else:
-        history, problem = load_history(request.history)
-        remove_leftovers(request.history)
-        if problem is not None:
-            notes.append(
-                f"{request.history}: ignored, Last-Modified starts afresh: {problem} "
-                "(it is written anew)"
-            )
+    history = _History(request, notes)
     expected = sorted(result.expected())
-    sealed = sealed_pages(expected)
     written = set(report.written)
+    inputs = (settings.ttl_minutes, settings.hubs, settings.base_url)
+    same = not full and index.inputs == inputs and index.documents.keys() == set(expected)
+    sealed = set() if same else sealed_pages(expected)
     first_seen = _first_seen(request, settings, result, written) if request.first else None
     now = whole_seconds(datetime.now(UTC))
-    max_age = settings.ttl_minutes * 60
     documents: dict[str, Row] = {}
     stats: dict[str, Stat] = {}
     changed: dict[str, Served] = {}
@@ -255,6 +259,7 @@ def _serve(
     for path in expected:
         status = os.stat(os.path.join(base, path))
         stat = (status.st_ino, status.st_size, status.st_mtime_ns)
+        stats[path] = stat
         old = index.documents.get(path)
         if (
             old is not None
@@ -262,6 +267,9 @@ def _serve(
             and index.stats.get(path) == stat
             and (not full or (blobs / old[0]).exists())  # at startup: not removed since
         ):
+            if same:
+                documents[path] = old
+                continue
             digest, size, packed = old[0], old[1], old[5]
         else:
             if old is not None and index.stats.get(path, stat)[0] == stat[0]:
@@ -269,41 +277,32 @@ def _serve(
                 (blobs / old[0]).unlink(missing_ok=True)
                 (blobs / f"{old[0]}.gz").unlink(missing_ok=True)
             digest, size, packed = _store(base, path, blobs)
-        served = history.get("/" + path)
-        if served is None and old is not None:  # the history was lost: the index knows too
-            served = (old[0], datetime.fromtimestamp(old[2], UTC))
-        fresh = now
-        if first_seen is not None and served is None:
-            fresh = first_seen(path, digest, size)
-        modified = last_modified(digest, served, fresh)
-        link = None
-        if settings.hubs and is_subscription_document(path):
-            link = link_header(settings.hubs, settings.base_url + path)
-        policy = cache_control(max_age, immutable=path in sealed)
-        row = (digest, size, int(modified.timestamp()), policy, link, packed)
+        if old is not None and old[0] == digest:
+            seconds = old[2]
+        else:
+            served = history.get(path) if old is None else (old[0], _time(old[2]))
+            fresh = now
+            if first_seen is not None and served is None:
+                fresh = first_seen(path, digest, size)
+            seconds = int(last_modified(digest, served, fresh).timestamp())
+        if same:
+            assert old is not None
+            policy, link = old[3], old[4]
+        else:
+            policy = cache_control(settings.ttl_minutes * 60, immutable=path in sealed)
+            link = None
+            if settings.hubs and is_subscription_document(path):
+                link = link_header(settings.hubs, settings.base_url + path)
+        row = (digest, size, seconds, policy, link, packed)
         documents[path] = row
-        stats[path] = stat
         if full or row != old:
-            changed[path] = Served(digest, size, modified, policy, link, packed)
-    removed = tuple(sorted(index.documents.keys() - documents.keys()))
-    merged = dict(history)
-    for path, entry in changed.items():
-        merged["/" + path] = (entry.digest, entry.last_modified)
-    kept_history: History | None = None
-    if merged != history:
-        try:
-            save_history(request.history, merged)
-        except OSError as e:
-            notes.append(
-                f"{request.history}: cannot save, Last-Modified is kept in memory only: {e}"
-            )
-            kept_history = merged
-    elif memory is not None:
-        kept_history = memory
-    if changed or removed or index.generation == 0:
+            changed[path] = Served(digest, size, _time(seconds), policy, link, packed)
+    gone = index.documents.keys() - documents.keys()
+    kept = history.save({path: index.documents[path] for path in gone}, documents if full else {})
+    if changed or gone or index.generation == 0 or index.inputs != inputs:
         index.generation += 1
         _retire(index, documents, blobs, request.generation)
-        index.documents, index.stats = documents, stats
+        index.documents, index.stats, index.inputs = documents, stats, inputs
         save_index(folder, index)
     elif index.stats != stats:
         index.stats = stats
@@ -312,7 +311,7 @@ def _serve(
         generation=index.generation,
         full=full,
         documents=changed,
-        removed=removed,
+        removed=tuple(sorted(gone)),
         stats=_stats(result, len(documents)),
         built_at=datetime.now(UTC),
         read=result.changed,
@@ -320,8 +319,59 @@ def _serve(
         rejected=tuple(str(error) for error in result.rejected),
         warnings=tuple(f"{w.path}: {w.field}: warning: {w.reason}" for w in result.warnings),
         notes=tuple(notes),
-        history=kept_history,
+        history=kept,
     )
+
+
+def _time(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+class _History:
+    """The history of paths served (``history.py``), read only when a build needs it: at a
+    first start, and for a path the index does not know (it may have been served before).
+    The index holds the current paths, so the history is written only with the paths that
+    left it, and whole at a first start."""
+
+    def __init__(self, request: Request, notes: list[str]) -> None:
+        self.file = request.history
+        self.notes = notes
+        self.memory = request.memory_history
+        self.loaded: History | None = self.memory
+
+    def load(self) -> History:
+        if self.loaded is None:
+            self.loaded, problem = load_history(self.file)
+            remove_leftovers(self.file)
+            if problem is not None:
+                self.notes.append(
+                    f"{self.file}: ignored, Last-Modified starts afresh: {problem} "
+                    "(it is written anew)"
+                )
+        return self.loaded
+
+    def get(self, path: str) -> tuple[str, datetime] | None:
+        return self.load().get("/" + path)
+
+    def save(self, gone: dict[str, Row], current: dict[str, Row]) -> History | None:
+        """Add the rows of ``gone`` and ``current`` and write the history when that changes
+        it; returns it when it could not be written (the server keeps it in memory)."""
+        if not gone and not current:
+            return self.memory
+        history = self.load()
+        merged = dict(history)
+        for path, row in (*gone.items(), *current.items()):
+            merged["/" + path] = (row[0], _time(row[2]))
+        if merged == history and self.memory is None:
+            return None
+        try:
+            save_history(self.file, merged)
+        except OSError as e:
+            self.notes.append(
+                f"{self.file}: cannot save, Last-Modified is kept in memory only: {e}"
+            )
+            return merged
+        return None
 
 
 def _store(output: str, path: str, blobs: Path) -> tuple[str, int, int | None]:
