@@ -11,9 +11,9 @@ then feeds serve while it rebuilds, and feeds serve at scale.
    feed: 200s idle, then 200s while three records are edited again each time the previous
    rebuild is served, so that the server rebuilds for the whole run (serve-rebuild markers).
 3. scale: for each ``--scale`` size, feeds serve's cold start, warm start (a restart: the
-   build cache and served folder of the first run), edit-to-visible (one record edited until
-   /healthz counts the new build), and the PSS of its process tree, idle and at its peak
-   during the edits (serve-scale markers).
+   build cache and served folder of the first run), edit-to-visible (one record edited, two
+   seconds after the last build, until /healthz counts the new build; median of 3), and the
+   PSS of its process tree, idle and at its peak during the edits (serve-scale markers).
 
 Needs wrk and nginx (the Makefile target installs Debian's packages); binds 127.0.0.1 only.
 """
@@ -384,7 +384,10 @@ def scale(size: int) -> tuple[int, float, float, float, int, int, int]:
         server, warm = started(work, port)
         time.sleep(2)  # the spare build process is started after the first build
         idle = bench_build.tree_rss(server.pid)
-        edits = [edited_until_visible(work, port, serial, 1, server) for serial in range(3)]
+        edits = []
+        for serial in range(3):
+            time.sleep(2)  # an edit of its own: the spare build process is ready
+            edits.append(edited_until_visible(work, port, serial, 1, server))
         report = health(port) or {}
         server.terminate()
         server.wait(timeout=60)
