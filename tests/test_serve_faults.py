@@ -1,7 +1,8 @@
 """A real ``feeds serve`` on a loopback port, fed what breaks servers that run for months.
 
-Whatever a rebuild or the file watcher raises, ``/healthz`` answers 503 ``stale`` with the error,
-the last good bytes stay served, and the fix is picked up, with one process and with several.
+Whatever a rebuild or the file watcher raises, and a build process killed at seeded instants,
+``/healthz`` answers 503 ``stale`` with the error, the last good bytes stay served, and the fix
+is picked up, with one process and with several.
 Last-Modified never goes back for a path, across restarts too, and a request head of 100 MB is
 refused with memory flat.
 """

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from feeds.errors import StoreError
+from feeds.serve import child
 from feeds.serve.follower import POLL_SECONDS, Follower
 from feeds.serve.http import Snapshot
 from feeds.serve.store import CURRENT, Published, Store, current, load
@@ -197,3 +198,35 @@ def test_a_worker_that_cannot_read_a_build_keeps_the_last_and_says_stale(
     assert follower.last_error is None
     assert follower.snapshot is not None
     assert follower.snapshot.documents == built.documents
+
+
+def test_blobs_no_build_uses_go_once_the_server_moved_past_them(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(child, "GRACE_SECONDS", 0.0)
+    folder = tmp_path / "served"
+
+    def build(generation: int) -> child.Reply:
+        request = child.Request(
+            settings, folder, tmp_path / "history.json", generation=generation, first=not generation
+        )
+        reply = child.build(request)
+        assert reply.error is None, reply.error
+        return reply
+
+    def blobs() -> set[str]:
+        return {p.name for p in (folder / child.BLOBS).iterdir() if not p.name.endswith(".gz")}
+
+    first = build(0)
+    old = {served.digest for served in first.documents.values()}
+    assert blobs() == old
+    add_record(settings, "fresh.txt", "Fresh off the press")
+    second = build(first.generation)
+    kept = {served.digest for served in second.documents.values()}
+    replaced = {first.documents[p].digest for p in second.documents if p in first.documents} - kept
+    assert replaced
+    assert replaced <= blobs()  # the server may still serve the first generation
+    add_record(settings, "later.txt", "Later still")
+    build(second.generation)  # the server serves the second: the first's blobs can go
+    assert not replaced & blobs()
+    assert old - replaced <= blobs()
