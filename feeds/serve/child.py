@@ -470,3 +470,7 @@ def main() -> None:
     reply = build(pickle.loads(data))
     sys.stdout.buffer.write(pickle.dumps(reply, protocol=5))
     sys.stdout.buffer.flush()
+    # Everything is written (the output, the cache, the index); freeing a large build's objects
+    # one by one would only delay the server, which waits for this process to end.
+    sys.stderr.flush()
+    os._exit(0)
