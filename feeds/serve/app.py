@@ -104,7 +104,8 @@ async def _serve(bodies: Bodies, document: Prepared, scope: Scope, send: Send) -
         body = b"" if method == "HEAD" else bodies.read(document, variant)
     except StoreError as e:
         # Its blob was removed or changed under the server: never send other bytes than the
-        # headers promise. Logged once a document; a rebuild puts it right.
+        # headers promise. Logged once a document; a build that writes it again, or the next
+        # start, puts it right.
         if document.digest not in bodies.broken:
             bodies.broken.add(document.digest)
             log.error("cannot serve %s: %s", scope["path"], e)
