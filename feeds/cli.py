@@ -154,8 +154,9 @@ def parser() -> argparse.ArgumentParser:
         "serve",
         help="serve the feeds over HTTP, rebuilt when records change",
         description=(
-            "Build the feeds in memory and serve them with uvicorn, with ETag/Last-Modified, "
-            "304s and gzip; rebuild when the records folder or the settings file changes."
+            "Build the feeds (in a process of its own, with the build cache) and serve them "
+            "with uvicorn, with ETag/Last-Modified, 304s and gzip; rebuild when the records "
+            "folder or the settings file changes."
         ),
     )
     _common(s)
@@ -170,7 +171,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--write",
         action="store_true",
-        help="also write every successful build to the output folder",
+        help="build into the output folder, with the build cache of feeds build",
     )
     s.add_argument(
         "--output", metavar="DIR", help="output folder for --write (default: from settings)"

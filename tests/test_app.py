@@ -233,8 +233,9 @@ def test_compressed_bodies_are_prepared_once_per_build(client: TestClient) -> No
     assert snapshot is not None
     document = snapshot.documents["/all.atom"]
     assert document.gzip is not None
-    assert gzip.decompress(document.gzip.body) == document.identity.body
-    client.get("/all.atom", headers={"accept-encoding": "gzip"})
+    body = Path(document.blob).read_bytes()
+    assert gzip.decompress(Path(document.blob + ".gz").read_bytes()) == body
+    assert client.get("/all.atom", headers={"accept-encoding": "gzip"}).content == body
     assert server_of(client).snapshot is snapshot
 
 
@@ -383,3 +384,38 @@ def test_a_browser_gets_a_feed_as_xml_with_its_own_etags(client: TestClient) -> 
     assert html.headers["vary"] == "Accept-Encoding"
     xsl = client.get("/feed.xsl")
     assert xsl.headers["content-type"] == "text/xsl; charset=utf-8"
+
+
+def test_an_archive_page_is_compressed_once_on_its_first_gzip_request(settings: Settings) -> None:
+    with TestClient(create_app(replace(settings, max_entries=2, archive_page_size=2))) as client:
+        snapshot = server_of(client).snapshot
+        assert snapshot is not None
+        path, document = next(
+            (path, document)
+            for path, document in sorted(snapshot.documents.items())
+            if path.startswith("/archive/") and document.size >= MIN_COMPRESS
+        )
+        packed = Path(document.blob + ".gz")
+        assert document.gzip is None
+        assert not packed.exists()  # not made by the build: archive pages are rarely fetched
+        response = client.get(path, headers={"accept-encoding": "gzip"})
+        assert response.headers["content-encoding"] == "gzip"
+        assert response.headers["etag"] == f'"{document.digest}-gz"'
+        assert int(response.headers["content-length"]) == packed.stat().st_size
+        assert gzip.decompress(packed.read_bytes()) == Path(document.blob).read_bytes()
+        assert response.content == Path(document.blob).read_bytes()
+        etag = response.headers["etag"]
+        again = client.get(path, headers={"accept-encoding": "gzip", "if-none-match": etag})
+        assert again.status_code == 304
+
+
+def test_a_blob_changed_under_the_server_is_503_never_other_bytes(client: TestClient) -> None:
+    snapshot = server_of(client).snapshot
+    assert snapshot is not None
+    blob = Path(snapshot.documents["/feeds.opml"].blob)
+    with blob.open("ab") as f:  # in place, by hand: the served bytes no longer match the ETag
+        f.write(b"<!-- edited -->")
+    response = client.get("/feeds.opml", headers={"accept-encoding": "identity"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "1"
+    assert b"edited" not in response.content

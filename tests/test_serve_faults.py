@@ -1,7 +1,8 @@
 """A real ``feeds serve`` on a loopback port, fed what breaks servers that run for months.
 
-Whatever a rebuild or the file watcher raises, ``/healthz`` answers 503 ``stale`` with the error,
-the last good bytes stay served, and the fix is picked up, with one process and with several.
+Whatever a rebuild or the file watcher raises, and a build process killed at seeded instants,
+``/healthz`` answers 503 ``stale`` with the error, the last good bytes stay served, and the fix
+is picked up, with one process and with several.
 Last-Modified never goes back for a path, across restarts too, and a request head of 100 MB is
 refused with memory flat.
 """
@@ -11,9 +12,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import random
+import signal
 import socket
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -23,13 +26,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from feeds.serve.history import load_history, save_history
-from feeds.serve.http import (
-    History,
-    Snapshot,
-    http_date,
-    make_snapshot,
-    not_modified,
-)
+from feeds.serve.http import SECOND, http_date, make_document, not_modified
+from feeds.serve.http import last_modified as stamp
 from feeds.writing import TEMP_MARK
 from tests.conftest import example_site, record_text
 from tests.live import LiveServer, live_server, request
@@ -210,55 +208,26 @@ NOON = datetime(2026, 1, 1, 12, tzinfo=UTC)
 ENTRY = NOON - timedelta(days=30)  # the newest entry's date: Last-Modified at a first start
 
 
-def snapshot(
-    files: Mapping[str, bytes],
-    now: datetime,
-    previous: Snapshot | None = None,
-    history: History | None = None,
-) -> Snapshot:
-    return make_snapshot(
-        files,
-        previous=previous,
-        now=now,
-        first_seen=lambda path, body: ENTRY,
-        max_age=60,
-        stats={},
-        history=history,
-    )
-
-
-def modified(snapshot: Snapshot, path: str = "/a.rss") -> datetime:
-    return snapshot.documents[path].last_modified
-
-
-def test_bytes_changed_twice_within_a_second_get_a_later_last_modified() -> None:
-    first = snapshot(
-        {"a.rss": b"one"}, NOON + timedelta(seconds=0.2), snapshot({"a.rss": b"0"}, NOON)
-    )
-    second = snapshot({"a.rss": b"two"}, NOON + timedelta(seconds=0.7), first)
-    assert modified(second) > modified(first)
-    document = second.documents["/a.rss"]
+def test_bytes_changed_twice_within_a_second_get_a_later_stamp() -> None:
+    first = stamp("one", ("0", NOON), NOON + timedelta(seconds=0.2))
+    second = stamp("two", ("one", first), NOON + timedelta(seconds=0.7))
+    assert second > first
+    document = make_document("a.rss", "two", 3, second, "public", None, "/nowhere")
     assert not not_modified(document.identity, document.last_modified, None, http_date(NOON))
 
 
 def test_a_clock_set_back_never_moves_last_modified_back() -> None:
-    first = snapshot({"a.rss": b"one"}, NOON, snapshot({"a.rss": b"0"}, NOON))
-    second = snapshot({"a.rss": b"two"}, NOON - timedelta(hours=1), first)
-    assert modified(second) == NOON + timedelta(seconds=1)
+    first = stamp("one", ("0", NOON), NOON)
+    assert stamp("two", ("one", first), NOON - timedelta(hours=1)) == first + SECOND
 
 
 def test_the_history_keeps_unchanged_bytes_dated_and_moves_changed_ones_forward() -> None:
-    earlier = snapshot({"same.rss": b"same", "changed.rss": b"old"}, NOON)
-    history = {
-        "/same.rss": (earlier.documents["/same.rss"].digest, NOON - timedelta(days=3)),
-        "/changed.rss": (earlier.documents["/changed.rss"].digest, NOON + timedelta(days=1)),
-    }
-    files = {"same.rss": b"same", "changed.rss": b"new", "new.rss": b"new"}
-    started = snapshot(files, NOON, history=history)
-    assert modified(started, "/same.rss") == NOON - timedelta(days=3)
+    three_days = NOON - timedelta(days=3)
+    assert stamp("same", ("same", three_days), NOON) == three_days
     # Served a day ahead by a clock that was wrong: still later than that.
-    assert modified(started, "/changed.rss") == NOON + timedelta(days=1, seconds=1)
-    assert modified(started, "/new.rss") == ENTRY
+    ahead = NOON + timedelta(days=1)
+    assert stamp("new", ("old", ahead), NOON) == ahead + SECOND
+    assert stamp("new", None, ENTRY) == ENTRY
 
 
 def test_the_history_file_round_trips_and_damage_is_reported_not_raised(tmp_path: Path) -> None:
@@ -439,3 +408,69 @@ def exchange(server: LiveServer, pieces: list[bytes], pipelined: int) -> bytes:
             while chunk := s.recv(1 << 16):
                 received += chunk
     return received
+
+
+def building_pids(server: LiveServer) -> list[int]:
+    """The build processes the server has handed a build to, in order (from its log)."""
+    lines = server.log.read_text().splitlines()
+    return [int(line.rsplit(" ", 1)[1]) for line in lines if "building in process " in line]
+
+
+def wait_for_new_build(server: LiveServer, seen: int, timeout: float = 20) -> int:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = building_pids(server)
+        if len(pids) > seen:
+            return pids[-1]
+        time.sleep(0.005)
+    raise AssertionError(f"no build started; log:\n{server.log.read_text()}")
+
+
+def rebuilt(count: int) -> Callable[[Report], bool]:
+    """Healthy, with ``count`` records built."""
+    return lambda report: healthy(report) and report[1]["records"] == count
+
+
+def ended(count: int) -> Callable[[Report], bool]:
+    """Stale, or healthy with ``count`` records built."""
+    return lambda report: stale(report) or rebuilt(count)(report)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", MODES)
+def test_a_build_process_killed_at_a_seeded_instant_keeps_the_last_good_set(
+    site: Path, serve: Callable[..., LiveServer], workers: int
+) -> None:
+    chance = random.Random(20261130 + workers)
+    server = serve("--workers", str(workers))
+    settle(server, workers, healthy)
+    landed = 0
+    for attempt in range(30):
+        before = served(server, PATHS, workers)
+        seen = len(building_pids(server))
+        add_record(site / "records", f"killed-{attempt}.txt", f"Killed build {attempt}")
+        pid = wait_for_new_build(server, seen)
+        time.sleep(chance.uniform(0, 0.25))  # anywhere in reading, writing, hashing, replying
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            settle(server, workers, rebuilt(15 + attempt))
+            continue  # done before the kill: try again
+        reports = settle(server, workers, ended(15 + attempt))
+        if not all(stale(report) for report in reports):
+            continue  # it had answered already: the kill changed nothing
+        landed += 1
+        assert all("killed by signal 9" in health["last_error"] for _, health in reports)
+        assert served(server, PATHS, workers) == before
+        assert "ERROR:" in server.log.read_text()
+        if landed == 3:
+            break
+    assert landed == 3, "no kill landed during a build"
+    # The next build finishes the job: every record, nothing half-written left behind.
+    add_record(site / "records", "after-the-kill.txt", "Written after the kill")
+    settle(server, workers, rebuilt(15 + attempt + 1))
+    _, _, atom = get(server, "/all.atom")
+    assert b"Written after the kill" in atom
+    assert f"Killed build {attempt}".encode() in atom
+    output = site / ".feeds-cache.serving" / "output"
+    assert not [p for p in output.rglob("*") if TEMP_MARK in p.name or "journal" in p.name]

@@ -211,3 +211,81 @@ def test_feeds_carry_a_link_header_naming_their_hubs_and_themselves(tmp_path: Pa
             assert head_headers["link"] == expected
         for path in ("/", "/feeds.opml", "/healthz"):
             assert "link" not in request(server, "GET", path)[1], path
+
+
+def built_lines(server: LiveServer) -> list[str]:
+    return [line for line in server.log.read_text().splitlines() if "INFO:     built " in line]
+
+
+def build_children(server: LiveServer) -> list[int]:
+    """The build processes of the server: the spare, and the one building if any."""
+    pid = server.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [
+        int(child)
+        for child in children
+        if b"feeds.serve.child" in Path(f"/proc/{child}/cmdline").read_bytes()
+    ]
+
+
+def nice(pid: int) -> int:
+    # /proc/<pid>/stat: the 19th field is the nice value (after the command in parentheses).
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+@pytest.mark.slow
+def test_a_restart_is_a_warm_build_with_the_same_validators(tmp_path: Path) -> None:
+    settings = example_site(tmp_path, "title: Warm News\nrecords: records\noutput: output\n")
+    port = free_port()
+    with live_server(settings, "--no-watch", port=port) as server:
+        _, first, _ = request(server, "GET", "/all.atom", **{"Accept-Encoding": "gzip"})
+        assert ", 14 read); " in built_lines(server)[0]
+        # Built by a process of its own, at a lower priority than the server's.
+        (spare,) = build_children(server)
+        deadline = time.monotonic() + 5  # just started: it lowers itself first thing
+        while nice(spare) == nice(server.process.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert nice(spare) == nice(server.process.pid) + 10
+    with live_server(settings, "--no-watch", port=port) as server:
+        _, again, _ = request(server, "GET", "/all.atom", **{"Accept-Encoding": "gzip"})
+        (line,) = built_lines(server)
+        assert ", 0 read); 0 files written, " in line, line
+    for header in ("etag", "last-modified", "content-length", "content-encoding"):
+        assert again[header] == first[header], header
+    # Without --write, the output folder is never written: the server has a folder of its own.
+    assert not (tmp_path / "output").exists()
+    assert (tmp_path / ".feeds-cache.serving" / "output" / "all.atom").is_file()
+
+
+@pytest.mark.slow
+def test_serve_write_after_feeds_build_starts_warm_from_its_cache(tmp_path: Path) -> None:
+    settings = example_site(tmp_path, "title: Shared News\nrecords: records\noutput: output\n")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "feeds",
+            "build",
+            "-q",
+            "--settings",
+            str(settings),
+            "--base-url",
+            url,
+        ],
+        check=True,
+        capture_output=True,
+    )
+    written = {p: p.stat().st_mtime_ns for p in (tmp_path / "output").rglob("*")}
+    with live_server(settings, "--write", "--no-watch", port=port) as server:
+        (line,) = built_lines(server)
+        assert ", 0 read); 0 files written, " in line, line
+        _, _, body = request(server, "GET", "/all.rss", **{"Accept-Encoding": "identity"})
+    assert body == (tmp_path / "output" / "all.rss").read_bytes()
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "output").rglob("*")} == written
+    # The build cache is the one feeds build wrote; the served folder holds only blobs.
+    assert sorted(p.name for p in (tmp_path / ".feeds-cache.serving").iterdir()) == [
+        "blobs",
+        "index.pickle",
+    ]

@@ -1,14 +1,16 @@
-"""The Starlette app of ``feeds serve``, serving built feeds from memory, and its factories
+"""The Starlette app of ``feeds serve``, serving built feeds from their blobs, and its factories
 (``feeds.app:from_environment`` for any ASGI server, ``feeds.app:from_snapshot_dir`` for the
 workers of ``feeds serve --workers``).
 
-The hot path runs before Starlette's stack: one dict lookup, headers prepared at build time, and
-a 304 when the validators match. Everything else (health check, 404, 405) goes through Starlette.
+The hot path runs before Starlette's stack: one dict lookup, headers prepared at build time, a
+304 when the validators match, else the body from the bodies kept in memory or its blob
+(``bodies.py``). Everything else (health check, 404, 405) goes through Starlette.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
@@ -23,18 +25,21 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from feeds.dates import rfc3339
+from feeds.errors import StoreError
 from feeds.layout import INDEX
+from feeds.serve.bodies import Bodies
 from feeds.serve.builder import FeedServer
 from feeds.serve.follower import Follower
-from feeds.serve.http import (
-    Prepared,
-    Snapshot,
-    choose,
-    not_modified,
-)
+from feeds.serve.http import Prepared, Snapshot, accepts_gzip, choose, not_modified
 from feeds.settings import Settings, load_settings
 
 ALLOW = (b"allow", b"GET, HEAD")
+UNAVAILABLE = (
+    (b"content-type", b"text/plain; charset=utf-8"),
+    (b"cache-control", b"no-store"),
+    (b"retry-after", b"1"),
+)
+log = logging.getLogger("feeds")
 SNAPSHOT_DIR = "FEEDS_SNAPSHOT_DIR"
 
 
@@ -49,13 +54,14 @@ class Source(Protocol):
 
 
 class FeedsApp(Starlette):
-    """A Starlette app whose first step serves built documents from memory.
+    """A Starlette app whose first step serves built documents.
 
     The check runs before Starlette's middleware stack, so a feed request costs one dict lookup
     and a prepared set of headers; anything else (health check, 404, 405) is plain Starlette.
     """
 
     server: Source
+    bodies: Bodies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         snapshot = self.server.snapshot
@@ -63,12 +69,12 @@ class FeedsApp(Starlette):
             path = scope["path"]
             document = snapshot.documents.get("/" + INDEX if path == "/" else path)
             if document is not None:
-                await _serve(document, scope, send)
+                await _serve(self.bodies, document, scope, send)
                 return
         await super().__call__(scope, receive, send)
 
 
-async def _serve(document: Prepared, scope: Scope, send: Send) -> None:
+async def _serve(bodies: Bodies, document: Prepared, scope: Scope, send: Send) -> None:
     method = scope["method"]
     if method != "GET" and method != "HEAD":
         headers = (ALLOW, (b"content-type", b"text/plain; charset=utf-8"))
@@ -86,13 +92,26 @@ async def _serve(document: Prepared, scope: Scope, send: Send) -> None:
             inm = text if inm is None else f"{inm},{text}"
         elif name == b"if-modified-since":
             ims = value.decode("latin-1")
+    if document.packable and accept and accepts_gzip(accept):
+        await bodies.pack(document)  # its first gzip request: made once per digest
     variant = choose(document, accept or "", media) if accept or media else document.identity
     if (inm is not None or ims is not None) and not_modified(
         variant, document.last_modified, inm, ims
     ):
         await _send(send, 304, variant.not_modified_headers, b"")
-    else:
-        await _send(send, 200, variant.ok_headers, b"" if method == "HEAD" else variant.body)
+        return
+    try:
+        body = b"" if method == "HEAD" else bodies.read(document, variant)
+    except StoreError as e:
+        # Its blob was removed or changed under the server: never send other bytes than the
+        # headers promise. Logged once a document; a build that writes it again, or the next
+        # start, puts it right.
+        if document.digest not in bodies.broken:
+            bodies.broken.add(document.digest)
+            log.error("cannot serve %s: %s", scope["path"], e)
+        await _send(send, 503, UNAVAILABLE, b"Service Unavailable\n")
+        return
+    await _send(send, 200, variant.ok_headers, body)
 
 
 async def _send(send: Send, status: int, headers: Any, body: bytes) -> None:
@@ -113,12 +132,15 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[Mapping[str, Any]]:
-        await server.rebuild()
-        async with anyio.create_task_group() as tasks:
-            if watch:
-                tasks.start_soon(server.watch)
-            yield {}
-            tasks.cancel_scope.cancel()
+        try:
+            await server.rebuild()
+            async with anyio.create_task_group() as tasks:
+                if watch:
+                    tasks.start_soon(server.watch)
+                yield {}
+                tasks.cancel_scope.cancel()
+        finally:
+            server.close()
 
     return _app(server, lifespan)
 
@@ -151,6 +173,7 @@ def _app(server: Source, lifespan: Any) -> FeedsApp:
         lifespan=lifespan,
     )
     app.server = server
+    app.bodies = Bodies()
     app.state.server = server
     return app
 

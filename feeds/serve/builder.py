@@ -1,44 +1,53 @@
-"""The one-process server's builder: builds at startup, rebuilds on change (watchfiles, with a
-watcher that is started again whenever it fails), keeps the last good snapshot whatever a
-rebuild raises, and keeps Last-Modified moving forward across restarts."""
+"""The server's builder: builds at startup, rebuilds on change (watchfiles, with a watcher that
+is started again whenever it fails), keeps the last good snapshot whatever a rebuild raises.
+
+Each build runs in a child process (``child.py``: the engine and cache of ``feeds build``, at a
+lower priority), which answers with the documents that changed; this process only makes their
+headers and swaps the new snapshot in, in one assignment. A child that fails, dies or is
+killed is a failed rebuild like any other: logged, ``/healthz`` stale, the last good set
+served byte for byte (its blobs are never touched by a later build).
+
+The served folder (``<cache>.serving/``) belongs to one server at a time, by an ``flock`` held
+for as long as it runs: a second server on the same settings (the factory in several processes
+of another ASGI server) builds in a temporary folder of its own instead, removed when it stops.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+import tempfile
 import traceback
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
 
-from feeds.build import Build, build, display
+from feeds.build import display
 from feeds.errors import FeedsError
-from feeds.grouping import EPOCH
-from feeds.layout import feed_path, feed_url
-from feeds.publish.websub import link_header
-from feeds.rendering import FORMATS
-from feeds.serve.history import load_history, remove_leftovers, save_history
-from feeds.serve.http import (
-    History,
-    Snapshot,
-    make_snapshot,
-    updated_history,
-)
+from feeds.serve.child import BLOBS, NICE, Reply, Request
+from feeds.serve.http import History, Snapshot, make_document
 from feeds.settings import Settings, load_settings
-from feeds.writing import write_output
 
 log = logging.getLogger("feeds")
-DEBOUNCE_SECONDS = 0.2
+DEBOUNCE_SECONDS = 0.05  # watchfiles already groups a burst (debounce=100, step=50)
 # The first and the longest wait before a watcher that failed is started again. While it is
 # down, each attempt also rebuilds, so changes are still picked up, only later.
 WATCH_RETRY_SECONDS = (0.5, 8.0)
 # A running watcher reports this often even when nothing changed: the proof that it runs.
 WATCH_HEARTBEAT_MS = 1000
 TRACE_FRAMES = 8
+# Lower first, so that even its imports yield to the server. Not ``-m feeds.serve.child``:
+# its classes must pickle under their own module's name.
+CHILD = f"import os; os.nice({NICE}); from feeds.serve.child import main; main()"
 
 
 def describe(error: BaseException) -> str:
@@ -68,9 +77,12 @@ class FeedServer:
         self.build_error: str | None = None
         self.watch_errors: dict[str, str] = {}
         self.builds = 0
-        self.history: History = {}
-        self._history_file: Path | None = None
-        self._history_problem: str | None = None
+        self.history: History | None = None
+        """What was served, when it could not be saved (the build process saves it)."""
+        self.generation = 0
+        self.children = Children()
+        self._serving = ServedFolder()
+        self._notes: set[str] = set()
         self._dirty = asyncio.Event()
         self._records_moved = asyncio.Event()
         # Changes of the settings file seen, and how many of them the settings in use follow:
@@ -95,7 +107,7 @@ class FeedServer:
                 stage = display(self.settings_file)
                 settings = await anyio.to_thread.run_sync(load_settings, self.settings_file)
                 stage = "build"
-            snapshot = await anyio.to_thread.run_sync(self._build, settings, self.snapshot)
+            snapshot = await self._build(settings, self.snapshot)
         except Exception as e:
             if self.snapshot is None:
                 raise
@@ -113,89 +125,75 @@ class FeedServer:
     def _failed(self, stage: str, e: Exception) -> None:
         error = describe(e)
         trace = ""
-        if not isinstance(e, FeedsError | OSError):
+        if isinstance(e, RebuildFailed):
+            trace = e.trace
+        elif not isinstance(e, FeedsError | OSError):
             error = f"{stage}: {error}"
-            # A bug, or an input nothing checks: where it was raised, once per new error. The
-            # innermost frames only: a RecursionError has a thousand.
-            if error != self.build_error:
-                trace = "\n" + "".join(traceback.format_exception(e, limit=-TRACE_FRAMES))
+            trace = "".join(traceback.format_exception(e, limit=-TRACE_FRAMES))
+        # A bug, or an input nothing checks: where it was raised, once per new error. The
+        # innermost frames only: a RecursionError has a thousand.
+        trace = "\n" + trace if trace and error != self.build_error else ""
         self.build_error = error
         log.error("rebuild failed, still serving the previous build: %s%s", error, trace.rstrip())
 
-    def _build(self, settings: Settings, previous: Snapshot | None) -> Snapshot:
-        result = build(settings)
-        for error in result.rejected:
+    async def _build(self, settings: Settings, previous: Snapshot | None) -> Snapshot:
+        """Have a build process build, then make the headers of what changed."""
+        folder = await anyio.to_thread.run_sync(self._serving.take, served_folder(settings))
+        request = Request(
+            settings=settings,
+            folder=folder,
+            history=history_file(settings),
+            write=self.write,
+            generation=self.generation if previous is not None else 0,
+            first=previous is None,
+            memory_history=self.history,
+        )
+        reply = await self.children.run(request)
+        if reply.error is not None:
+            raise RebuildFailed(reply.error, reply.trace)
+        for error in reply.rejected:
             log.warning("%s", error)
-        for warning in result.warnings:
-            log.info("%s: %s: warning: %s", warning.path, warning.field, warning.reason)
-        if self.write:
-            write_output(settings.output, result.files)
-        stats = {
-            "records": result.records,
-            "published": result.published,
-            "unpublished": result.drafts,
-            "duplicates": result.duplicates,
-            "rejected": len(result.rejected),
-            "feeds": result.feed_count,
-            "documents": len(result.files),
-        }
-        history = self._load_history(history_file(settings))
-        snapshot = make_snapshot(
-            result.files,
-            previous=previous,
-            now=datetime.now(UTC),
-            first_seen=_first_seen(settings, result),
-            max_age=settings.ttl_minutes * 60,
-            sealed=result.sealed(),
-            stats=stats,
-            links=_links(settings, result),
-            history=history,
-        )
-        self._save_history(updated_history(history, snapshot))
-        changed = sum(
-            1
-            for path, doc in snapshot.documents.items()
-            if previous is None or previous.documents.get(path) is not doc
-        )
+        for warning in reply.warnings:
+            log.info("%s", warning)
+        for note in reply.notes:
+            if note not in self._notes:  # once per problem, not every build
+                log.warning("%s", note)
+        self._notes = set(reply.notes)
+        self.history = reply.history
+        documents = dict(previous.documents) if previous is not None and not reply.full else {}
+        for path in reply.removed:
+            documents.pop("/" + path, None)
+        blobs = str(folder / BLOBS)
+        for path, served in reply.documents.items():
+            documents["/" + path] = make_document(
+                path,
+                served.digest,
+                served.size,
+                served.last_modified,
+                served.cache_control,
+                served.link,
+                f"{blobs}/{served.digest}",
+                served.gzip_size,
+            )
+        self.generation = reply.generation
+        changed = len(reply.documents) + len(reply.removed)
         log.info(
-            "built %d feeds from %d records (%d rejected); %d documents changed",
-            result.feed_count,
-            result.records,
-            len(result.rejected),
+            "built %d feeds from %d records (%d rejected, %d read); %d files written, "
+            "%d documents changed (%.2f s + %.2f s to hash)",
+            reply.stats["feeds"],
+            reply.stats["records"],
+            reply.stats["rejected"],
+            reply.read,
+            reply.written,
             changed,
+            *reply.seconds,
         )
-        return snapshot
+        return Snapshot(documents=documents, built_at=reply.built_at, stats=reply.stats)
 
-    def _load_history(self, path: Path) -> History:
-        if path != self._history_file:  # at startup, and when the cache setting moved
-            self._history_file = path
-            self.history, problem = load_history(path)
-            remove_leftovers(path)
-            if problem is not None:
-                log.warning(
-                    "%s: ignored, Last-Modified starts afresh: %s (it is written anew)",
-                    display(path),
-                    problem,
-                )
-        return self.history
-
-    def _save_history(self, history: History) -> None:
-        """Saved before the snapshot is served, so no run serves a time the next cannot see."""
-        if history == self.history or self._history_file is None:
-            return
-        self.history = history
-        try:
-            save_history(self._history_file, history)
-        except OSError as e:
-            if str(e) != self._history_problem:  # once per problem, not every build
-                log.warning(
-                    "%s: cannot save, Last-Modified is kept in memory only: %s",
-                    display(self._history_file),
-                    e,
-                )
-            self._history_problem = str(e)
-        else:
-            self._history_problem = None
+    def close(self) -> None:
+        """Stop the build processes and let the served folder go."""
+        self.children.close()
+        self._serving.release()
 
     def request_rebuild(self, *, settings_changed: bool) -> None:
         self._settings_changes += settings_changed
@@ -294,32 +292,129 @@ class FeedServer:
                 self.request_rebuild(settings_changed=settings_changed)
 
 
-def _first_seen(settings: Settings, result: Build) -> Any:
-    """Last-Modified at startup: the existing output file's mtime if it holds the same bytes,
-    else the newest entry's time."""
-    newest: dict[str, datetime] = {}
-    for feed in result.plans:
-        for fmt in FORMATS:
-            newest[feed_path(feed, fmt)] = feed.updated
-    overall = max((feed.updated for feed in result.plans), default=EPOCH)
+class RebuildFailed(FeedsError):
+    """A build process's failure: its description, and where a bug was raised."""
 
-    def first_seen(path: str, body: bytes) -> datetime:
-        existing = settings.output / path
-        with contextlib.suppress(OSError):
-            if existing.stat().st_size == len(body) and existing.read_bytes() == body:
-                return datetime.fromtimestamp(existing.stat().st_mtime, UTC)
-        return newest.get(path, overall)
-
-    return first_seen
+    def __init__(self, error: str, trace: str) -> None:
+        super().__init__(error)
+        self.trace = trace
 
 
-def _links(settings: Settings, result: Build) -> dict[str, str]:
-    """The ``Link`` header (hubs and self) of every subscription document, when there are hubs."""
-    if not settings.hubs:
-        return {}
-    return {
-        feed_path(feed, fmt): link_header(settings.hubs, feed_url(settings, feed, fmt))
-        for feed in result.plans
-        if not feed.paging.archive
-        for fmt in settings.formats
-    }
+def served_folder(settings: Settings) -> Path:
+    """The served folder of ``settings`` (see ``child.py``): ``.feeds-cache.serving/`` by
+    default, beside the build cache like the history."""
+    return settings.cache_file.with_suffix(".serving")
+
+
+class ServedFolder:
+    """The served folder this server holds (an ``flock``), or a temporary one of its own when
+    another server holds it."""
+
+    def __init__(self) -> None:
+        self.wanted: Path | None = None
+        self.folder: Path | None = None
+        self._lock: int | None = None
+        self._temporary = False
+
+    def take(self, wanted: Path) -> Path:
+        if wanted == self.wanted and self.folder is not None:
+            return self.folder
+        self.release()
+        self.wanted = wanted
+        wanted.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(wanted, os.O_RDONLY)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(descriptor)
+            self.folder = Path(tempfile.mkdtemp(prefix="feeds-serving-"))
+            self._temporary = True
+            log.info(
+                "%s is another server's; this one builds in %s",
+                display(wanted),
+                self.folder,
+            )
+            return self.folder
+        self._lock, self.folder = descriptor, wanted
+        return wanted
+
+    def release(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)  # the flock goes with it
+            self._lock = None
+        if self._temporary and self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+        self._temporary = False
+        self.folder = self.wanted = None
+
+
+class Children:
+    """The build processes: one building at a time, and a spare started ahead (imports done,
+    blocked on its stdin) so that a rebuild does not wait for Python to start.
+
+    Processes are started from the event loop's thread, which lives as long as the server: a
+    child asks the kernel to kill it when the thread that started it ends
+    (``PR_SET_PDEATHSIG``)."""
+
+    def __init__(self) -> None:
+        self.spare: subprocess.Popen[bytes] | None = None
+        self.building: subprocess.Popen[bytes] | None = None
+
+    def _ready(self) -> subprocess.Popen[bytes]:
+        if self.spare is None or self.spare.poll() is not None:
+            self.spare = subprocess.Popen(
+                [sys.executable, "-P", "-c", CHILD],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                start_new_session=True,  # Ctrl-C stops the server, which stops its children
+            )
+        return self.spare
+
+    async def run(self, request: Request) -> Reply:
+        """Hand ``request`` to the spare and wait for its reply; :class:`RebuildFailed` when
+        it died without one. A new spare is started once it is done, not to compete with it."""
+        child = self.building = self._ready()
+        self.spare = None
+        log.info("building in process %d", child.pid)
+        data = pickle.dumps(request, protocol=5)
+        try:
+            reply = await anyio.to_thread.run_sync(_exchange, child, data, abandon_on_cancel=True)
+        except anyio.get_cancelled_exc_class():  # the server stops
+            child.kill()
+            self.building = None
+            raise
+        except BaseException:
+            self.building = None
+            self._ready()
+            raise
+        self.building = None
+        self._ready()
+        return reply
+
+    def close(self) -> None:
+        for child in (self.spare, self.building):
+            if child is not None and child.poll() is None:
+                child.kill()
+                child.wait()
+            if child is not None:
+                for pipe in (child.stdin, child.stdout):
+                    if pipe is not None:
+                        pipe.close()
+        self.spare = self.building = None
+
+
+def _exchange(child: subprocess.Popen[bytes], data: bytes) -> Reply:
+    assert child.stdin is not None
+    assert child.stdout is not None
+    with contextlib.suppress(BrokenPipeError):
+        child.stdin.write(data)
+        child.stdin.close()
+    answer = child.stdout.read()
+    child.stdout.close()
+    code = child.wait()
+    if code != 0 or not answer:
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with status {code}"
+        raise RebuildFailed(f"the build process {child.pid} {how} before it answered", "")
+    reply = pickle.loads(answer)
+    assert isinstance(reply, Reply)
+    return reply

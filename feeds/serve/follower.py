@@ -31,6 +31,7 @@ class Follower:
         self.last_error: str | None = None
         self.builds = 0
         self.generation: str | None = None
+        self.published: Published | None = None
         self._problem: str | None = None
 
     def take(self, published: Published) -> None:
@@ -39,13 +40,14 @@ class Follower:
         self.builds = published.builds
         self.last_error = published.last_error
         self.generation = published.generation
+        self.published = published
 
     async def refresh(self) -> bool:
         """Load the current generation if it is not the one served; True when it was swapped."""
         generation = current(self.folder)
         if generation == self.generation:
             return False
-        published = await anyio.to_thread.run_sync(load, self.folder, generation, self.snapshot)
+        published = await anyio.to_thread.run_sync(load, self.folder, generation, self.published)
         previous = self.snapshot
         self.take(published)
         changed = sum(

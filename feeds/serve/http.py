@@ -1,21 +1,21 @@
-"""What the app serves, computed once per build: bodies, compressed variants, validators, headers.
+"""What the app serves, computed once per changed document: validators, headers, variants.
 
-Pure: a :class:`Snapshot` depends on the built files, the previous snapshot, the history of what
-was served and ``now`` only, so the rules (an ETag is the hash of the bytes, Last-Modified moves
-only when the bytes change, and only forward) are tested without a server or a clock. The
-history is kept across restarts by ``history.py``.
+Pure: a :class:`Prepared` document is made from its digest, size, Last-Modified and policy, and
+names the file that holds its bytes (a blob of the served folder, see ``child.py``); the app
+reads the bytes per request (``bodies.py``). The rules (an ETag is the hash of the bytes,
+Last-Modified moves only when the bytes change, and only forward: :func:`last_modified`) are
+tested without a server or a clock. The history is kept across restarts by ``history.py``.
 """
 
 from __future__ import annotations
 
 import gzip
-import hashlib
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 
-from feeds.layout import INDEX, cache_control, content_type
+from feeds.layout import INDEX, content_type
 
 # Below this size the gzip header costs more than it saves.
 MIN_COMPRESS = 1024
@@ -31,24 +31,39 @@ SECOND = timedelta(seconds=1)
 
 @dataclass(frozen=True, slots=True)
 class Variant:
-    """One encoding of a document, with the headers of its 200 and 304 responses ready."""
+    """One encoding of a document, with the headers of its 200 and 304 responses ready; its
+    bytes stay in a file (``Prepared.blob``, ``.gz`` beside it for gzip)."""
 
-    body: bytes
     etag: str
     encoding: str | None
+    size: int
     ok_headers: Headers
     not_modified_headers: Headers
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Prepared:
+    """A document as served: its validators and headers, and the file that holds its bytes.
+
+    ``gzip`` (and the browser's gzip variant) is None while the document is too small to
+    compress, or while its gzip body is not made yet (``packable``): the app makes it on the
+    first request that asks, once per digest, and fills it in here."""
+
     path: str
     digest: str
+    size: int
     last_modified: datetime
+    blob: str
     identity: Variant
     gzip: Variant | None
     browser: tuple[Variant, Variant | None] | None = None
     """The identity and gzip variants served as ``application/xml`` to browsers (feeds only)."""
+    common: Headers = ()
+
+    @property
+    def packable(self) -> bool:
+        """Worth compressing, and not compressed yet."""
+        return self.gzip is None and self.size >= MIN_COMPRESS
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,73 +75,34 @@ class Snapshot:
     stats: Mapping[str, int]
 
 
-def make_snapshot(
-    files: Mapping[str, bytes],
-    *,
-    previous: Snapshot | None,
-    now: datetime,
-    first_seen: Callable[[str, bytes], datetime],
-    max_age: int,
-    stats: Mapping[str, int],
-    sealed: Container[str] = (),
-    links: Mapping[str, str] | None = None,
-    history: History | None = None,
-) -> Snapshot:
-    """The snapshot of a build.
+def last_modified(digest: str, served: tuple[str, datetime] | None, fresh: datetime) -> datetime:
+    """Last-Modified of the bytes ``digest`` at a path last served as ``served`` (its digest
+    and Last-Modified; None: never served).
 
-    A document whose bytes did not change keeps its variants and Last-Modified from
-    ``previous``, or its Last-Modified from ``history`` (what an earlier run served). A changed
-    one gets ``now``, and a path never served before gets ``now`` after a rebuild and at
-    startup ``first_seen(path, body)``: the time the existing output recorded or the newest
-    entry's time. Last-Modified never goes back: changed bytes get at least one second more
-    than the path was last served with, so no If-Modified-Since can match them. Documents in
-    ``sealed`` (archive pages that never change again) are cached for a year. ``links`` gives
-    the ``Link`` header of the documents that have one.
-    """
-    documents: dict[str, Prepared] = {}
-    history = history or {}
-    for path, body in files.items():
-        key = "/" + path
-        digest = hashlib.sha256(body).hexdigest()[:32]
-        old = previous.documents.get(key) if previous else None
-        if old is not None and old.digest == digest:
-            documents[key] = old
-            continue
-        served = history.get(key)
-        if served is not None and served[0] == digest:
-            changed = served[1]
-        else:
-            known = previous is not None or served is not None
-            changed = _whole_seconds(now if known else first_seen(path, body))
-            for last in (old.last_modified if old else None, served[1] if served else None):
-                if last is not None and changed <= last:
-                    changed = last + SECOND
-        policy = cache_control(max_age, immutable=path in sealed)
-        link = links.get(path) if links else None
-        documents[key] = make_document(path, body, digest, changed, policy, link)
-    return Snapshot(documents=documents, built_at=now, stats=dict(stats))
-
-
-def updated_history(history: History, snapshot: Snapshot) -> dict[str, tuple[str, datetime]]:
-    """``history`` with what ``snapshot`` serves; paths no longer served are kept, so that one
-    that comes back never goes back in time."""
-    merged = dict(history)
-    for path, document in snapshot.documents.items():
-        merged[path] = (document.digest, document.last_modified)
-    return merged
+    Unchanged bytes keep what was served. Changed or new ones get ``fresh`` (now; at a first
+    start, for a path never served, the time the existing output recorded or the newest entry's
+    time), and never go back: at least one second more than what was served, so no
+    If-Modified-Since can match them."""
+    if served is not None and served[0] == digest:
+        return served[1]
+    changed = whole_seconds(fresh)
+    if served is not None and changed <= served[1]:
+        changed = served[1] + SECOND
+    return changed
 
 
 def make_document(
     path: str,
-    body: bytes,
     digest: str,
+    size: int,
     last_modified: datetime,
     policy: str,
-    link: str | None = None,
-    compressed: bytes | None = None,
+    link: str | None,
+    blob: str,
+    gzip_size: int | None = None,
 ) -> Prepared:
-    """The document of ``body``; ``compressed`` is its gzip body when already made (by
-    :func:`gzip_body`), so that a worker process need not compress it again."""
+    """The document of ``path`` whose bytes (``size`` of them) are in the file ``blob``;
+    ``gzip_size`` is the size of its gzip body ``blob + ".gz"`` when it is made."""
     common: Headers = (
         (b"content-type", content_type(path).encode()),
         (b"last-modified", http_date(last_modified).encode()),
@@ -139,26 +115,33 @@ def make_document(
         common += ((b"access-control-allow-origin", b"*"),)
     if link is not None:
         common += ((b"link", link.encode("ascii")),)
-    identity = _variant(body, f'"{digest}"', None, common)
-    if compressed is None:
-        compressed = gzip_body(body)
-    packed = _variant(compressed, f'"{digest}-gz"', "gzip", common) if compressed else None
-    browser = None
+    document = Prepared(
+        path=path,
+        digest=digest,
+        size=size,
+        last_modified=last_modified,
+        blob=blob,
+        identity=_variant(size, f'"{digest}"', None, common),
+        gzip=None,
+        common=common,
+    )
     if path.endswith(STYLED):
         # Another representation, so other ETags: caches must not answer one with the other.
         xml = ((b"content-type", BROWSER_TYPE), *common[1:])
-        browser = (
-            _variant(body, f'"{digest}-xml"', None, xml),
-            _variant(compressed, f'"{digest}-xml-gz"', "gzip", xml) if compressed else None,
-        )
-    return Prepared(
-        path=path,
-        digest=digest,
-        last_modified=last_modified,
-        identity=identity,
-        gzip=packed,
-        browser=browser,
-    )
+        document.browser = (_variant(size, f'"{digest}-xml"', None, xml), None)
+    if gzip_size is not None and size >= MIN_COMPRESS:
+        add_gzip(document, gzip_size)
+    return document
+
+
+def add_gzip(document: Prepared, gzip_size: int) -> None:
+    """Fill in the gzip variants of ``document``, whose gzip body has ``gzip_size`` bytes."""
+    digest, common = document.digest, document.common
+    document.gzip = _variant(gzip_size, f'"{digest}-gz"', "gzip", common)
+    if document.browser is not None:
+        xml = ((b"content-type", BROWSER_TYPE), *common[1:])
+        plain = document.browser[0]
+        document.browser = (plain, _variant(gzip_size, f'"{digest}-xml-gz"', "gzip", xml))
 
 
 def gzip_body(body: bytes) -> bytes | None:
@@ -175,14 +158,14 @@ def header(document: Prepared, name: bytes) -> str | None:
     return None
 
 
-def _variant(body: bytes, etag: str, encoding: str | None, common: Headers) -> Variant:
+def _variant(size: int, etag: str, encoding: str | None, common: Headers) -> Variant:
     validators = ((b"etag", etag.encode()),)
     coding = ((b"content-encoding", encoding.encode()),) if encoding else ()
-    ok = common + validators + coding + ((b"content-length", str(len(body)).encode()),)
+    ok = common + validators + coding + ((b"content-length", str(size).encode()),)
     # RFC 9110 15.4.5: what a cache needs to refresh its copy, nothing more (each header costs).
     not_modified = tuple(h for h in common if h[0] in (b"cache-control", b"vary")) + validators
     return Variant(
-        body=body, etag=etag, encoding=encoding, ok_headers=ok, not_modified_headers=not_modified
+        etag=etag, encoding=encoding, size=size, ok_headers=ok, not_modified_headers=not_modified
     )
 
 
@@ -260,5 +243,5 @@ def http_date(moment: datetime) -> str:
     return format_datetime(moment.astimezone(UTC), usegmt=True)
 
 
-def _whole_seconds(moment: datetime) -> datetime:
+def whole_seconds(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(microsecond=0)

@@ -102,14 +102,19 @@ class BuilderThread(threading.Thread):
             return
         finally:
             self.ready.set()
+            if self.error is not None:
+                self.builder.close()
         watching = asyncio.ensure_future(self.builder.watch()) if self.watch else None
         if watching is not None:
             watching.add_done_callback(_report_end)
-        await self._finish.wait()
-        if watching is not None:
-            watching.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await watching
+        try:
+            await self._finish.wait()
+        finally:
+            if watching is not None:
+                watching.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watching
+            self.builder.close()
 
     def first_build(self) -> None:
         """Start, and wait for the first build and its publication; raise what stopped them."""
