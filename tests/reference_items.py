@@ -1,9 +1,9 @@
-"""The reference for the entry renderers: each format's item and the entry's HTML as they were
-written before the string templates: trees of ``feeds.rendering.xml.el`` written by the
-serializer and escapes of that time, frozen here (JSON Feed's item: a dict through the standard
-``json.dumps``).
+"""The reference for the renderers: each format's item, document skeleton and the entry's HTML
+as they were written before the string templates: trees of ``feeds.rendering.xml.el`` written by
+the serializer and escapes of that time, frozen here (JSON Feed's item and document: dicts
+through the standard ``json.dumps``).
 
-Kept in the test tree only, for ``test_item_templates``: the product writes an entry one way.
+Kept in the test tree only, for ``test_item_templates``: the product writes a document one way.
 Nothing here calls the product's escaping or serializer, so a slip in those (a fast path that
 misses a character) shows as a difference instead of being made on both sides.
 """
@@ -12,14 +12,25 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from html import escape
 from typing import Any
 
+from feeds import GENERATOR
 from feeds.dates import rfc822, rfc3339
-from feeds.model import Entry, Image, Related
-from feeds.rendering.atom import author
+from feeds.layout import (
+    MEDIA_TYPES,
+    feed_path,
+    feed_url,
+    history_links,
+    hubs,
+    page_url,
+    stylesheet_href,
+    subscription_url,
+)
+from feeds.model import Author, Entry, FeedInfo, Image, Related
 from feeds.rendering.xml import CData, Element, Url, el
+from feeds.settings import Settings
 
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 
@@ -50,7 +61,18 @@ def escape_attr(text: str) -> str:
     )
 
 
+# Where the serializer put a document's entries.
+SLOT = "\x00slot"
+
+
+def slot() -> Element:
+    return Element(tag=SLOT, text=None, children=(), attrs=())
+
+
 def write(node: Element, depth: int, out: list[str], escape: Callable[[str], str]) -> None:
+    if node.tag == SLOT:
+        out.append(SLOT)
+        return
     pad = "  " * depth
     head = node.tag + "".join(f' {k}="{escape_attr(v)}"' for k, v in node.attrs)
     if node.children:
@@ -73,6 +95,127 @@ def at_depth(node: Element, depth: int, *, hex_refs: bool = False) -> bytes:
     lines: list[str] = []
     write(node, depth, lines, escape_hex if hex_refs else escape_text)
     return "\n".join(lines).encode("utf-8")
+
+
+def serialize(
+    root: Element, fragments: Sequence[bytes], stylesheet: str, *, hex_refs: bool = False
+) -> bytes:
+    """A whole document, with ``fragments`` at the slot."""
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        f'<?xml-stylesheet type="text/xsl" href="{escape_attr(stylesheet)}"?>',
+    ]
+    write(root, 0, lines, escape_hex if hex_refs else escape_text)
+    before, _, after = ("\n".join(lines) + "\n").partition(SLOT + "\n")
+    parts = [before.encode("utf-8"), *(f + b"\n" for f in fragments), after.encode("utf-8")]
+    return b"".join(parts)
+
+
+RSS_NAMESPACES = {
+    "xmlns:atom": "http://www.w3.org/2005/Atom",
+    "xmlns:content": "http://purl.org/rss/1.0/modules/content/",
+    "xmlns:dc": "http://purl.org/dc/elements/1.1/",
+    "xmlns:fh": "http://purl.org/syndication/history/1.0",
+    "xmlns:media": "http://search.yahoo.com/mrss/",
+}
+
+
+def rss_document(feed: FeedInfo, settings: Settings, fragments: Sequence[bytes]) -> bytes:
+    owner = settings.owner
+    channel = el(
+        "channel",
+        None,
+        el("title", feed.title),
+        el("link", Url(settings.home)),
+        el("description", settings.description or feed.title),
+        el("atom:link", href=feed_url(settings, feed, "rss"), rel="self", type=MEDIA_TYPES["rss"]),
+        *(
+            el("atom:link", href=url, rel=rel, type=MEDIA_TYPES["rss"])
+            for rel, url in history_links(settings, feed, "rss")
+        ),
+        *(el("atom:link", href=hub, rel="hub") for hub in hubs(settings, feed)),
+        el("language", settings.language),
+        el("managingEditor", f"{owner.email} ({owner.name})") if owner.email else None,
+        el("lastBuildDate", rfc822(feed.updated)) if fragments else None,
+        el("generator", GENERATOR),
+        el("docs", Url("https://www.rssboard.org/rss-specification")),
+        el("ttl", str(settings.ttl_minutes)),
+        el("fh:archive") if feed.paging.archive else None,
+        el("fh:complete") if feed.paging.complete else None,
+        slot(),
+    )
+    root = el("rss", None, channel, version="2.0", **RSS_NAMESPACES)
+    stylesheet = stylesheet_href(feed_path(feed, "rss"))
+    return serialize(root, fragments, stylesheet, hex_refs=True)
+
+
+def atom_document(feed: FeedInfo, settings: Settings, fragments: Sequence[bytes]) -> bytes:
+    root = el(
+        "feed",
+        None,
+        el("id", subscription_url(settings, feed, "atom")),
+        el("title", feed.title, type="text"),
+        el("subtitle", settings.description, type="text") if settings.description else None,
+        el("updated", rfc3339(feed.updated)),
+        el("link", rel="alternate", type="text/html", href=settings.home),
+        el("link", rel="self", type=MEDIA_TYPES["atom"], href=feed_url(settings, feed, "atom")),
+        *(
+            el("link", rel=rel, type=MEDIA_TYPES["atom"], href=url)
+            for rel, url in history_links(settings, feed, "atom")
+        ),
+        *(el("link", rel="hub", href=hub) for hub in hubs(settings, feed)),
+        author(settings.owner),
+        el("generator", GENERATOR),
+        el("fh:archive") if feed.paging.archive else None,
+        el("fh:complete") if feed.paging.complete else None,
+        slot(),
+        xmlns="http://www.w3.org/2005/Atom",
+        **{
+            "xmlns:fh": "http://purl.org/syndication/history/1.0",
+            "xmlns:media": "http://search.yahoo.com/mrss/",
+            "xml:lang": settings.language,
+        },
+    )
+    return serialize(root, fragments, stylesheet_href(feed_path(feed, "atom")))
+
+
+def author(person: Author) -> Element:
+    """The same element in the feed's head and in its entries."""
+    return el(
+        "author",
+        None,
+        el("name", person.name),
+        el("uri", person.url) if person.url else None,
+        el("email", person.email) if person.email else None,
+    )
+
+
+def json_document(feed: FeedInfo, settings: Settings, fragments: Sequence[bytes]) -> bytes:
+    """The feed's object through the standard ``json.dumps``, its items spliced in."""
+    document: dict[str, Any] = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": feed.title,
+        "home_page_url": settings.home,
+        "feed_url": feed_url(settings, feed, "json"),
+    }
+    if feed.paging.prev:
+        document["next_url"] = page_url(settings, feed.paging.current, feed.paging.prev, "json")
+    if settings.description:
+        document["description"] = settings.description
+    document["language"] = settings.language
+    owner = {"name": settings.owner.name}
+    if settings.owner.url:
+        owner["url"] = settings.owner.url
+    document["authors"] = [owner]
+    if hubs(settings, feed):
+        document["hubs"] = [{"type": "WebSub", "url": hub} for hub in hubs(settings, feed)]
+    document["items"] = []
+    text = (json.dumps(document, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    if not fragments:
+        return text
+    assert text.endswith(b' "items": []\n}\n')
+    head = text[: -len(b"[]\n}\n")]
+    return head + b"[\n" + b",\n".join(fragments) + b"\n  ]\n}\n"
 
 
 def rss_item(entry: Entry, html: str) -> bytes:

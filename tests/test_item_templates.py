@@ -1,6 +1,7 @@
-"""The entry renderers (string templates) against their element-tree form (tests/reference_items.py):
-byte for byte, on generated entries full of text that XML, HTML and JSON must escape; and the
-escaping and the serializer they share with the documents against the reference's own."""
+"""The renderers (string templates) against their element-tree form (tests/reference_items.py):
+entries and whole documents byte for byte, on generated entries, feeds and settings full of text
+that XML, HTML and JSON must escape; and the escaping and the serializer against the reference's
+own."""
 
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ from hypothesis import strategies as st
 
 from feeds.content import entry_html
 from feeds.dates import rfc822, rfc3339
-from feeds.model import Author, Entry, Image, Related
-from feeds.rendering import atom, jsonfeed, rss, xml
+from feeds.grouping import FeedPlan
+from feeds.layout import archive_path
+from feeds.model import Author, Entry, FeedInfo, Image, Paging, Related
+from feeds.rendering import FORMATS, atom, jsonfeed, rss, xml
 from feeds.rendering.xml import CData, Element, Url, el, serialize
+from feeds.settings import Settings
 from feeds.text import xml_safe
 from tests import reference_items as reference
 
@@ -140,6 +144,77 @@ def test_dates_are_written_as_the_standard_library_writes_them(moment: datetime)
     utc = moment.astimezone(UTC)
     assert rfc822(moment) == format_datetime(utc)
     assert rfc3339(moment) == utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ASCII alone too, which the escapes' fast path takes (a URL with a tab, say).
+ascii_texts = st.lists(
+    st.one_of(
+        st.sampled_from([piece for piece in PIECES if piece.isascii()]),
+        st.text(st.characters(max_codepoint=127), max_size=6),
+    ),
+    max_size=8,
+).map("".join)
+any_texts = st.one_of(optional_texts, ascii_texts)
+# A subscription document or archive page of a feed at any depth, its place in the feed's
+# history taken freely (first, middle, last, complete, none of them) and its text hostile.
+pages = st.integers(min_value=0, max_value=4)
+pagings = st.builds(
+    Paging,
+    current=st.sampled_from(["all", "topics/ai", "topic-providers/ai/example-com"]),
+    number=pages,
+    prev=pages,
+    next=pages,
+    complete=st.booleans(),
+)
+feed_plans = st.builds(
+    lambda title, updated, paging: FeedPlan(
+        grouping="topic",
+        key="ai",
+        name="AI",
+        title=title,
+        path=archive_path(paging.current, paging.number) if paging.archive else paging.current,
+        total=0,
+        updated=updated,
+        items=(),
+        paging=paging,
+    ),
+    any_texts,
+    moments,
+    pagings,
+)
+site_settings = st.builds(
+    Settings,
+    title=any_texts,
+    description=any_texts,
+    base_url=st.one_of(st.just("https://example.org/feeds/"), any_texts),
+    site_url=any_texts,
+    language=st.one_of(st.just("en"), any_texts),
+    author=st.builds(
+        Author,
+        name=any_texts,
+        url=st.one_of(st.none(), any_texts),
+        email=st.one_of(st.none(), any_texts),
+    ),
+    ttl_minutes=st.integers(min_value=0, max_value=10**6),
+    hubs=st.lists(any_texts, max_size=3).map(tuple),
+)
+# Entries as pasted into a document: any bytes, those of rendered items among them.
+fragment_lists = st.lists(st.binary(max_size=40), max_size=4)
+
+DOCUMENTS: list[tuple[str, Callable[[FeedInfo, Settings, list[bytes]], bytes]]] = [
+    ("rss", reference.rss_document),
+    ("atom", reference.atom_document),
+    ("json", reference.json_document),
+]
+
+
+@DIFFERENTIAL
+@given(feed_plans, site_settings, fragment_lists)
+def test_every_format_writes_a_document_as_its_element_tree_did(
+    feed: FeedInfo, site: Settings, fragments: list[bytes]
+) -> None:
+    for fmt, expected in DOCUMENTS:
+        assert FORMATS[fmt].render(feed, site, fragments) == expected(feed, site, fragments), fmt
 
 
 ESCAPES = [

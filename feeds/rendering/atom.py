@@ -16,63 +16,60 @@ from feeds.layout import (
     subscription_url,
 )
 from feeds.model import Author, Entry, FeedInfo
-from feeds.rendering.rss import thumbnail
+from feeds.rendering.rss import history_marks, thumbnail
 from feeds.rendering.xml import (
-    Element,
+    attr,
     cdata,
-    el,
+    document,
     escape_attr,
     escape_text,
     leaf,
-    serialize,
-    slot,
+    prolog,
 )
 from feeds.settings import Settings
+
+# What no feed changes in a document.
+_NAMESPACES = (
+    ' xmlns="http://www.w3.org/2005/Atom"'
+    ' xmlns:fh="http://purl.org/syndication/history/1.0"'
+    ' xmlns:media="http://search.yahoo.com/mrss/"'
+)
+_CLOSE = b"</feed>\n"
+_TYPE = escape_attr(MEDIA_TYPES["atom"])
+_GENERATOR = "  " + leaf("generator", GENERATOR, escape_text)
 
 
 def render(feed: FeedInfo, settings: Settings, fragments: Sequence[bytes]) -> bytes:
     """The feed, with its entries' ``fragments`` (from :func:`item`) in order."""
-    self_url = feed_url(settings, feed, "atom")
-    root = el(
-        "feed",
-        None,
+    head = [
+        prolog(stylesheet_href(feed_path(feed, "atom"))),
+        f"<feed{_NAMESPACES}{attr('xml:lang', settings.language)}>",
         # Archive pages are documents of the same feed (RFC 5005), so they share its id.
-        el("id", subscription_url(settings, feed, "atom")),
-        el("title", feed.title, type="text"),
-        el("subtitle", settings.description, type="text") if settings.description else None,
-        el("updated", rfc3339(feed.updated)),
+        "  " + leaf("id", subscription_url(settings, feed, "atom"), escape_text),
+        "  " + leaf("title", feed.title, escape_text, ' type="text"'),
+    ]
+    if settings.description:
+        head.append(f'  <subtitle type="text">{escape_text(settings.description)}</subtitle>')
+    head.append("  " + leaf("updated", rfc3339(feed.updated), escape_text))
+    head += _links(feed, settings)
+    head += (_author(settings.owner, "  "), _GENERATOR, *history_marks(feed.paging, "  "))
+    return document(head, fragments, _CLOSE)
+
+
+def _links(feed: FeedInfo, settings: Settings) -> list[str]:
+    """The feed's links: to its site, to itself, to its RFC 5005 history, to its WebSub hubs."""
+    self_url = escape_attr(feed_url(settings, feed, "atom"))
+    return [
         # The alternate link first: clients that take a feed's first link as its site would
         # otherwise show the feed's own URL (the entries' alternate links are first too).
-        el("link", rel="alternate", type="text/html", href=settings.home),
-        el("link", rel="self", type=MEDIA_TYPES["atom"], href=self_url),
+        f'  <link rel="alternate" type="text/html" href="{escape_attr(settings.home)}"/>',
+        f'  <link rel="self" type="{_TYPE}" href="{self_url}"/>',
         *(
-            el("link", rel=rel, type=MEDIA_TYPES["atom"], href=url)
+            f'  <link rel="{rel}" type="{_TYPE}" href="{escape_attr(url)}"/>'
             for rel, url in history_links(settings, feed, "atom")
         ),
-        *(el("link", rel="hub", href=hub) for hub in hubs(settings, feed)),
-        author(settings.owner),
-        el("generator", GENERATOR),
-        el("fh:archive") if feed.paging.archive else None,
-        el("fh:complete") if feed.paging.complete else None,
-        slot(),
-        xmlns="http://www.w3.org/2005/Atom",
-        **{
-            "xmlns:fh": "http://purl.org/syndication/history/1.0",
-            "xmlns:media": "http://search.yahoo.com/mrss/",
-            "xml:lang": settings.language,
-        },
-    )
-    return serialize(root, fragments=fragments, stylesheet=stylesheet_href(feed_path(feed, "atom")))
-
-
-def author(person: Author) -> Element:
-    return el(
-        "author",
-        None,
-        el("name", person.name),
-        el("uri", person.url) if person.url else None,
-        el("email", person.email) if person.email else None,
-    )
+        *(f'  <link rel="hub" href="{escape_attr(hub)}"/>' for hub in hubs(settings, feed)),
+    ]
 
 
 def item(entry: Entry, html: str) -> bytes:
@@ -97,7 +94,7 @@ def item(entry: Entry, html: str) -> bytes:
         for link in entry.related
     ]
     if entry.author:
-        lines.append(_author(entry.author))
+        lines.append(_author(entry.author, "    "))
     lines += [f'    <category term="{escape_attr(name)}"/>' for name in entry.categories]
     if entry.summary:
         lines.append(f'    <summary type="text">{escape_text(entry.summary)}</summary>')
@@ -108,12 +105,12 @@ def item(entry: Entry, html: str) -> bytes:
     return "\n".join(lines).encode("utf-8")
 
 
-def _author(person: Author) -> str:
-    """:func:`author` as written in an entry."""
-    lines = ["    <author>", "      " + leaf("name", person.name, escape_text)]
+def _author(person: Author, pad: str) -> str:
+    """The feed's ``<author>`` at ``pad``, or an entry's one level further in."""
+    lines = [f"{pad}<author>", f"{pad}  " + leaf("name", person.name, escape_text)]
     if person.url:
-        lines.append(f"      <uri>{escape_text(person.url)}</uri>")
+        lines.append(f"{pad}  <uri>{escape_text(person.url)}</uri>")
     if person.email:
-        lines.append(f"      <email>{escape_text(person.email)}</email>")
-    lines.append("    </author>")
+        lines.append(f"{pad}  <email>{escape_text(person.email)}</email>")
+    lines.append(f"{pad}</author>")
     return "\n".join(lines)

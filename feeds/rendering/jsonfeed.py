@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from json.encoder import encode_basestring as _string
-from typing import Any
 
 from feeds.dates import rfc3339
 from feeds.layout import feed_url, hubs, page_url
@@ -13,40 +12,44 @@ from feeds.model import Author, Entry, FeedInfo, Image, Related
 from feeds.settings import Settings
 
 VERSION = "https://jsonfeed.org/version/1.1"
+_VERSION = f'"version": {_string(VERSION)}'
 
 
 def render(feed: FeedInfo, settings: Settings, fragments: Sequence[bytes]) -> bytes:
     """The feed, with its entries' ``fragments`` (from :func:`item`) in order.
 
-    The result is exactly ``json.dumps(document, indent=2)`` of the whole feed; entries are
-    dumped once each and spliced in.
+    The result is exactly ``json.dumps(document, indent=2)`` of the whole feed; its fields are
+    laid out as :func:`pretty` would, and entries are dumped once each and spliced in.
     """
-    document: dict[str, Any] = {
-        "version": VERSION,
-        "title": feed.title,
-        "home_page_url": settings.home,
-        "feed_url": feed_url(settings, feed, "json"),
-    }
+    fields = [
+        _VERSION,
+        f'"title": {_string(feed.title)}',
+        f'"home_page_url": {_string(settings.home)}',
+        f'"feed_url": {_string(feed_url(settings, feed, "json"))}',
+    ]
     if feed.paging.prev:
         # JSON Feed pages go back in time with next_url (RFC 5005's prev-archive).
-        document["next_url"] = page_url(settings, feed.paging.current, feed.paging.prev, "json")
+        url = page_url(settings, feed.paging.current, feed.paging.prev, "json")
+        fields.append(f'"next_url": {_string(url)}')
     if settings.description:
-        document["description"] = settings.description
-    document["language"] = settings.language
-    document["authors"] = [author(settings.owner)]
+        fields.append(f'"description": {_string(settings.description)}')
+    fields.append(f'"language": {_string(settings.language)}')
+    fields.append(f'"authors": {_array([pretty(author(settings.owner), "    ")], "  ")}')
     if hubs(settings, feed):
-        document["hubs"] = [{"type": "WebSub", "url": hub} for hub in hubs(settings, feed)]
-    document["items"] = []
-    text = dump(document)
+        fields.append(f'"hubs": {_array([_hub(hub) for hub in hubs(settings, feed)], "  ")}')
+    head = ("{\n  " + ",\n  ".join(fields) + ',\n  "items": ').encode("utf-8")
     if not fragments:
-        return text
-    assert text.endswith(b' "items": []\n}\n')
-    head = text[: -len(b"[]\n}\n")]
-    return head + b"[\n" + b",\n".join(fragments) + b"\n  ]\n}\n"
+        return head + b"[]\n}\n"
+    # One join, so each entry is copied once (see feeds.rendering.xml.document).
+    parts = [head + b"[\n"]
+    for fragment in fragments:
+        parts += (fragment, b",\n")
+    parts[-1] = b"\n  ]\n}\n"
+    return b"".join(parts)
 
 
-def dump(document: object) -> bytes:
-    return (pretty(document) + "\n").encode("utf-8")
+def _hub(url: str) -> str:
+    return _object(['"type": "WebSub"', f'"url": {_string(url)}'], "    ")
 
 
 def pretty(value: object, indent: str = "") -> str:

@@ -22,18 +22,16 @@ from feeds.layout import (
     hubs,
     stylesheet_href,
 )
-from feeds.model import Entry, FeedInfo, Image
+from feeds.model import Entry, FeedInfo, Image, Paging
 from feeds.rendering.xml import (
-    Url,
     attr,
     cdata,
-    el,
+    document,
     escape_attr,
     escape_hex,
     escape_text,
     leaf,
-    serialize,
-    slot,
+    prolog,
 )
 from feeds.settings import Settings
 
@@ -44,36 +42,63 @@ NAMESPACES = {
     "xmlns:fh": "http://purl.org/syndication/history/1.0",
     "xmlns:media": "http://search.yahoo.com/mrss/",
 }
+# What no feed or setting changes in a document.
+_OPEN = '<rss version="2.0"' + "".join(attr(k, v) for k, v in NAMESPACES.items()) + ">"
+_CLOSE = b"  </channel>\n</rss>\n"
+_TYPE = escape_attr(MEDIA_TYPES["rss"])
+_GENERATOR = "    " + leaf("generator", GENERATOR, escape_hex)
+_DOCS = "    <docs>https://www.rssboard.org/rss-specification</docs>"
 
 
 def render(feed: FeedInfo, settings: Settings, fragments: Sequence[bytes]) -> bytes:
     """The feed, with its entries' ``fragments`` (from :func:`item`) in order."""
-    owner = settings.owner
-    channel = el(
-        "channel",
-        None,
-        el("title", feed.title),
-        el("link", Url(settings.home)),
-        el("description", settings.description or feed.title),
-        el("atom:link", href=feed_url(settings, feed, "rss"), rel="self", type=MEDIA_TYPES["rss"]),
+    head = [
+        prolog(stylesheet_href(feed_path(feed, "rss"))),
+        _OPEN,
+        "  <channel>",
+        "    " + leaf("title", feed.title, escape_hex),
+        f"    <link>{escape_text(settings.home)}</link>",
+        "    " + leaf("description", settings.description or feed.title, escape_hex),
+        *_links(feed, settings),
+        "    " + leaf("language", settings.language, escape_hex),
+        *_editor(settings),
+    ]
+    if fragments:
+        head.append("    " + leaf("lastBuildDate", rfc822(feed.updated), escape_hex))
+    head += (_GENERATOR, _DOCS, "    " + leaf("ttl", str(settings.ttl_minutes), escape_hex))
+    head += history_marks(feed.paging, "    ")
+    return document(head, fragments, _CLOSE)
+
+
+def _links(feed: FeedInfo, settings: Settings) -> list[str]:
+    """The channel's Atom links: to itself, to its RFC 5005 history, to its WebSub hubs."""
+    self_url = escape_attr(feed_url(settings, feed, "rss"))
+    return [
+        f'    <atom:link href="{self_url}" rel="self" type="{_TYPE}"/>',
         *(
-            el("atom:link", href=url, rel=rel, type=MEDIA_TYPES["rss"])
+            f'    <atom:link href="{escape_attr(url)}" rel="{rel}" type="{_TYPE}"/>'
             for rel, url in history_links(settings, feed, "rss")
         ),
-        *(el("atom:link", href=hub, rel="hub") for hub in hubs(settings, feed)),
-        el("language", settings.language),
-        el("managingEditor", f"{owner.email} ({owner.name})") if owner.email else None,
-        el("lastBuildDate", rfc822(feed.updated)) if fragments else None,
-        el("generator", GENERATOR),
-        el("docs", Url("https://www.rssboard.org/rss-specification")),
-        el("ttl", str(settings.ttl_minutes)),
-        el("fh:archive") if feed.paging.archive else None,
-        el("fh:complete") if feed.paging.complete else None,
-        slot(),
-    )
-    root = el("rss", None, channel, version="2.0", **NAMESPACES)
-    stylesheet = stylesheet_href(feed_path(feed, "rss"))
-    return serialize(root, hex_refs=True, fragments=fragments, stylesheet=stylesheet)
+        *(f'    <atom:link href="{escape_attr(hub)}" rel="hub"/>' for hub in hubs(settings, feed)),
+    ]
+
+
+def _editor(settings: Settings) -> list[str]:
+    """``managingEditor``, which RSS wants as an email address: none without one."""
+    owner = settings.owner
+    if not owner.email:
+        return []
+    return ["    " + leaf("managingEditor", f"{owner.email} ({owner.name})", escape_hex)]
+
+
+def history_marks(paging: Paging, pad: str) -> list[str]:
+    """The RFC 5005 marks of an archive page and of a complete feed (in Atom's too)."""
+    marks = []
+    if paging.archive:
+        marks.append(pad + "<fh:archive/>")
+    if paging.complete:
+        marks.append(pad + "<fh:complete/>")
+    return marks
 
 
 def item(entry: Entry, html: str) -> bytes:

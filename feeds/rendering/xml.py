@@ -1,11 +1,12 @@
 """XML for feeds and OPML: the escaping, in one place, and a small tree with a pretty-printing
-serializer for the documents.
+serializer for the OPML.
 
 Feeds need a fixed, readable layout (golden files, diffs) and exact control of namespaces and
-attribute order. A document's skeleton is a tree of tuples written by :func:`serialize`; its
-entries, rendered once per entry and build, are string templates in each format's ``item``, which
-write exactly what the tree would (two spaces an indent level, :func:`leaf` for text elements,
-:func:`escape_attr` and :func:`attr` for attributes) with the escaping functions below.
+attribute order. A feed's documents, hundreds of thousands of them in a large archive with small
+pages, and their entries, rendered once per entry and build, are string templates in each
+format's ``render`` and ``item``, put together by :func:`document`. They write exactly what the
+tree would (two spaces an indent level, :func:`leaf` for text elements, :func:`escape_attr` and
+:func:`attr` for attributes) with the escaping functions below.
 """
 
 from __future__ import annotations
@@ -54,44 +55,38 @@ def el(tag: str, text: str | None = None, /, *children: Element | None, **attrs:
     )
 
 
-SLOT = "\x00slot"
+DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
 
 
-def slot() -> Element:
-    """Where :func:`serialize` puts pre-rendered fragments (the entries of a feed)."""
-    return Element(tag=SLOT, text=None, children=(), attrs=())
-
-
-def serialize(
-    root: Element,
-    *,
-    hex_refs: bool = False,
-    fragments: Sequence[bytes] = (),
-    stylesheet: str | None = None,
-) -> bytes:
-    """The document, two spaces an indent level, with ``fragments`` at the :func:`slot`.
+def serialize(root: Element, *, hex_refs: bool = False) -> bytes:
+    """The document, two spaces an indent level.
 
     ``hex_refs`` writes ``&`` and ``<`` in text as ``&#x26;`` and ``&#x3C;``, as the RSS Best
     Practices Profile asks for, since RSS readers disagree on which elements hold HTML; the
     text of a :class:`Url` and every attribute value keep ``&amp;``.
-    ``stylesheet`` is the href of an XSL stylesheet, for browsers.
     """
-    lines = ['<?xml version="1.0" encoding="utf-8"?>']
-    if stylesheet is not None:
-        lines.append(f'<?xml-stylesheet type="text/xsl" href="{escape_attr(stylesheet)}"?>')
+    lines = [DECLARATION]
     _write(root, 0, lines, escape_hex if hex_refs else escape_text)
-    text = "\n".join(lines) + "\n"
-    if SLOT not in text:
-        return text.encode("utf-8")
-    before, _, after = text.partition(SLOT + "\n")
-    parts = [before.encode("utf-8"), *(f + b"\n" for f in fragments), after.encode("utf-8")]
-    return b"".join(parts)
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def prolog(stylesheet: str) -> str:
+    """The XML declaration and the processing instruction of the XSL stylesheet at the href
+    ``stylesheet``, which browsers show a feed with."""
+    return f'{DECLARATION}\n<?xml-stylesheet type="text/xsl" href="{escape_attr(stylesheet)}"?>'
+
+
+def document(head: Sequence[str], fragments: Sequence[bytes], tail: bytes) -> bytes:
+    """A feed document: the lines of ``head``, the entries' ``fragments`` a line each, then
+    ``tail`` (the closing lines, with the final newline).
+
+    One join, so each fragment is copied once: a document of large entries would otherwise
+    spend more on copies than on its skeleton.
+    """
+    return b"\n".join(["\n".join(head).encode("utf-8"), *fragments, tail])
 
 
 def _write(node: Element, depth: int, out: list[str], escape: Callable[[str], str]) -> None:
-    if node.tag == SLOT:
-        out.append(SLOT)
-        return
     pad = "  " * depth
     attrs = "".join(attr(k, v) for k, v in node.attrs)
     if node.children:
