@@ -687,8 +687,11 @@ def write_results(
     minutes: float,
 ) -> None:
     options = f"--sizes {args.sizes} --runs {args.runs} --big {args.big}"
+    options += f" --big-runs {args.big_runs}" if args.big_runs else ""
     options += " --baseline" if args.baseline else ""
     runs = "one run" if args.runs == 1 else f"the median of {args.runs} runs"
+    if args.big and args.big_runs and args.big_runs != args.runs:
+        runs += f" ({args.big_runs} of the growth run)"
     lines = [
         f"Run `make bench` (`bench/build.py {options}`): {time.strftime('%Y-%m-%d')}, "
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
@@ -714,6 +717,7 @@ def main() -> None:
     parser.add_argument(
         "--big", type=int, default=300000, help="records of the growth run (m); 0 skips it"
     )
+    parser.add_argument("--big-runs", type=int, help="runs of the growth run (default: --runs)")
     parser.add_argument(
         "--baseline", action="store_true", help="measure (c), the CSafeLoader + feedgen build"
     )
@@ -724,7 +728,7 @@ def main() -> None:
     results = [bench_size(int(size), args.runs, args.baseline) for size in args.sizes.split(",")]
     if args.big:  # the sizes' tables first, kept should the growth run fail
         write_results(results, None, args, load, (time.perf_counter() - started) / 60)
-    big = bench_big(args.big, args.runs) if args.big else None
+    big = bench_big(args.big, args.big_runs or args.runs) if args.big else None
     write_results(results, big, args, load, (time.perf_counter() - started) / 60)
 
 
