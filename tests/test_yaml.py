@@ -9,7 +9,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feeds.records import load_yaml, split_front_matter
+from feeds.records import split_front_matter
+from feeds.yamlload import load_yaml
 from tests.conftest import EXAMPLES, SEED, load_corpus
 
 EDGE_CASES = [
