@@ -18,62 +18,17 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from yaml.nodes import ScalarNode, SequenceNode
 
 from feeds.dates import parse_date
 from feeds.errors import DateError, Problem, RecordError, short_repr
 from feeds.model import MAX_WARNINGS, Provider, RawImage, RawRelated, Record
 from feeds.urls import clean_url
+from feeds.yamlload import load_yaml
 
 SUFFIXES = (".txt", ".yaml", ".yml", ".md")
 MAX_BYTES = 4 * 1024 * 1024
 _FALSE = {"false", "no", "off", "n", "0"}
 _TRUE = {"true", "yes", "on", "y", "1"}
-
-
-class _Composer(getattr(yaml, "CBaseLoader", yaml.BaseLoader)):  # type: ignore[misc]
-    """libyaml's parser and composer, and no resolver: tags are never looked at."""
-
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
-        return ""
-
-
-def load_yaml(text: str) -> Any:
-    """Plain strings, lists and dicts from one YAML document, and nothing else.
-
-    No implicit typing (``title: no`` is the text "no", ``title: 1.10`` stays "1.10", an
-    unquoted time is not a naive datetime), no tags (``!!python/...`` builds nothing), no merge
-    keys; this module types the few fields it reads itself. Building the objects from libyaml's
-    nodes directly is 2.5 times faster than PyYAML's safe loader, and aliases stay shared, so an
-    alias bomb costs nothing.
-    """
-    composer = _Composer(text)
-    try:
-        node = composer.get_single_node()
-    finally:
-        composer.dispose()
-    return None if node is None else _build(node, {})
-
-
-def _build(node: Any, built: dict[int, Any]) -> Any:
-    if isinstance(node, ScalarNode):
-        return node.value
-    known = built.get(id(node))
-    if known is not None:
-        return known
-    if isinstance(node, SequenceNode):
-        items: list[Any] = []
-        built[id(node)] = items
-        items.extend(_build(item, built) for item in node.value)
-        return items
-    mapping: dict[Any, Any] = {}
-    built[id(node)] = mapping
-    for key, value in node.value:
-        key = _build(key, built)
-        if not isinstance(key, str):
-            raise yaml.YAMLError(f"a mapping key must be text, not {type(key).__name__}")
-        mapping[key] = _build(value, built)
-    return mapping
 
 
 _NULLS = {"", "~", "null", "Null", "NULL"}
