@@ -194,6 +194,9 @@ class Cache:
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / TAG).write_bytes(TAG_TEXT)
         db = sqlite3.connect(self.path)
+        # Values are replaced at every build (the fragments of edited records, the members of
+        # the feeds planned again): without this, the freed pages would double the file.
+        db.execute("PRAGMA auto_vacuum = INCREMENTAL")
         db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value BLOB)")
         db.execute(ENTRIES)
         db.execute(MEMBERS)
@@ -316,6 +319,11 @@ class Cache:
                 "INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (self.fingerprint,)
             )
             self.db.commit()
+            (free,) = self.db.execute("PRAGMA freelist_count").fetchone()
+            (pages,) = self.db.execute("PRAGMA page_count").fetchone()
+            if free > pages // 8:
+                # executescript: steps the statement until done (execute frees one page).
+                self.db.executescript("PRAGMA incremental_vacuum;")
 
     def _save_files(self, files: Mapping[str, FileState], changed: Iterable[str] | None) -> None:
         shards: dict[int, set[str]] = {}

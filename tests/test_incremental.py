@@ -364,3 +364,19 @@ def test_a_new_custom_feed_title_rewrites_that_feed_the_index_and_the_opml_only(
         b"Custom: Computing &amp; more"
         in (tmp_path / "out" / "custom" / "computing.atom").read_bytes()
     )
+
+
+def test_the_cache_gives_back_the_room_of_what_was_removed(tmp_path: Path) -> None:
+    records = tmp_path / "records"
+    corpus.generate(records, 100, 7)
+    (tmp_path / "settings.yaml").write_text("title: Room\nrecords: records\n")
+    cache = tmp_path / ".feeds-cache" / "build.sqlite"
+    build(tmp_path, "out")
+    first = cache.stat().st_size
+    corpus.generate(records / "added", 300, 8)
+    build(tmp_path, "out")
+    assert cache.stat().st_size > 2 * first
+    shutil.rmtree(records / "added")
+    build(tmp_path, "out")
+    assert cache.stat().st_size < 1.3 * first
+    assert_same_as_cold(tmp_path)
