@@ -199,10 +199,25 @@ def test_clean_removes_what_a_killed_build_left(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_second_build_at_once_is_refused_and_harms_nothing(tmp_path: Path) -> None:
     site = Site(tmp_path, count=150)
-    first = faults.start_build(site.settings)
-    while not (site.out / JOURNAL).exists() and first.poll() is None:
-        time.sleep(0.001)
-    second = faults.run_build(site.settings)
+    # The first build is stopped while it holds the output folder (its journal is there), so
+    # that the second finds it busy whatever the speed of either: 150 records take a moment.
+    for _ in range(20):
+        first = faults.start_build(site.settings)
+        while not (site.out / JOURNAL).exists() and first.poll() is None:
+            time.sleep(0.001)
+        os.killpg(first.pid, signal.SIGSTOP)
+        if (site.out / JOURNAL).exists():
+            break
+        os.killpg(first.pid, signal.SIGCONT)  # it was done already: again, from nothing
+        assert first.wait(timeout=120) == 0
+        shutil.rmtree(site.out, ignore_errors=True)
+        shutil.rmtree(site.out.parent / ".feeds-cache", ignore_errors=True)
+    else:
+        pytest.fail("the first build was never caught writing")
+    try:
+        second = faults.run_build(site.settings)
+    finally:
+        os.killpg(first.pid, signal.SIGCONT)
     assert first.wait(timeout=120) == 0
     assert second.returncode == 3
     assert "is being written by another feeds process" in second.stderr
