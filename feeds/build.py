@@ -29,7 +29,7 @@ from feeds.records import Scan, scan_records
 from feeds.rendering import Fragments, render_all, site_documents
 from feeds.replan import Last, Members, Slot, catalog_of, members_of, replan
 from feeds.settings import Settings
-from feeds.writing import OutputWriter, WriteReport
+from feeds.writing import MANIFEST, OutputWriter, WriteReport
 
 
 class Progress(Protocol):
@@ -98,7 +98,19 @@ class Unchanged(Build):
     """Nothing changed since the last build: its report again, nothing rendered."""
 
     def expected(self) -> set[str]:
-        return set(self.state.report.outputs) if self.state is not None else set()
+        outputs = self.state.report.outputs if self.state is not None else {}
+        return set(outputs) - {MANIFEST}
+
+    def write(
+        self,
+        folder: Path,
+        *,
+        workers: int | None = None,
+        done: Callable[[int], None] | None = None,
+    ) -> WriteReport:
+        # Every file, the manifest among them, is as the last build left it (run() checked
+        # their stats, and that no build is half-way): nothing to write, lock or remove.
+        return WriteReport((), tuple(sorted(self.expected())), ())
 
 
 @dataclass(slots=True, kw_only=True)
@@ -208,7 +220,9 @@ class Built(Build):
     def commit(self, folder: Path) -> None:
         if self.cache is None or self.state is None:
             return
-        outputs = output_stats(folder, self.expected())
+        # The manifest too: a build with nothing to do then leaves the folder alone only when
+        # the manifest is also as this build wrote it.
+        outputs = output_stats(folder, self.expected() | {MANIFEST})
         self.state.report.signatures = self.signatures or {
             plan.path: plan.signature() for plan in self.plans
         }

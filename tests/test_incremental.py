@@ -380,3 +380,14 @@ def test_the_cache_gives_back_the_room_of_what_was_removed(tmp_path: Path) -> No
     build(tmp_path, "out")
     assert cache.stat().st_size < 1.3 * first
     assert_same_as_cold(tmp_path)
+
+
+def test_a_removed_manifest_is_written_again_when_nothing_else_changed(tmp_path: Path) -> None:
+    example_site(tmp_path, "title: Manifest\nrecords: records\n")
+    build(tmp_path, "out")
+    manifest = tmp_path / "out" / ".feeds-manifest"
+    listed = manifest.read_bytes()
+    manifest.unlink()
+    build(tmp_path, "out")
+    assert manifest.read_bytes() == listed
+    assert_same_as_cold(tmp_path)
