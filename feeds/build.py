@@ -80,9 +80,15 @@ class Build:
         """Make ``folder`` hold this build's output: render and stage the documents that
         changed, then put them in place and record the manifest; ``done(n)`` is told as
         documents are staged."""
+        if self.untouched():
+            return WriteReport((), tuple(sorted(self.expected())), ())
         with OutputWriter(folder, self.expected()) as writer:
             self._stage(writer, workers or available_cores(), done)
             return writer.finish(self.expected())
+
+    def untouched(self) -> bool:
+        """Whether the output folder is left alone: every file already as this build's."""
+        return False
 
     def _stage(
         self, writer: OutputWriter, workers: int, done: Callable[[int], None] | None
@@ -101,16 +107,10 @@ class Unchanged(Build):
         outputs = self.state.report.outputs if self.state is not None else {}
         return set(outputs) - {MANIFEST}
 
-    def write(
-        self,
-        folder: Path,
-        *,
-        workers: int | None = None,
-        done: Callable[[int], None] | None = None,
-    ) -> WriteReport:
+    def untouched(self) -> bool:
         # Every file, the manifest among them, is as the last build left it (run() checked
         # their stats, and that no build is half-way): nothing to write, lock or remove.
-        return WriteReport((), tuple(sorted(self.expected())), ())
+        return True
 
 
 @dataclass(slots=True, kw_only=True)
