@@ -29,8 +29,21 @@ from feeds.layout import (
     subscription_url,
 )
 from feeds.model import Author, Entry, FeedInfo, Image, Related
-from feeds.rendering.xml import CData, Element, Url, el
+from feeds.rendering.xml import Element, el
 from feeds.settings import Settings
+
+
+class CData(str):
+    """Text written as a CDATA section (the old tree's text types, frozen here)."""
+
+    __slots__ = ()
+
+
+class Url(str):
+    """A URL as an element's text: ``&amp;`` even where other text gets ``&#x26;``."""
+
+    __slots__ = ()
+
 
 NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef\ufffe\uffff]")
 

@@ -2,9 +2,10 @@
 
 Escaping: text elements (``title``, ``description``, ``category``, ``dc:creator``,
 ``media:title``...) write ``&`` and ``<`` as ``&#x26;`` and ``&#x3C;`` (RSS Best Practices
-Profile). URL-valued elements (``link``, ``guid``, ``docs``) are :class:`Url` and write ``&`` as
-``&amp;``, as do all attributes (``enclosure``/``media:*`` ``url``, ``atom:link`` ``href``):
-some widely used parsers decode only the named entities, and a URL is what they must get right.
+Profile). URL-valued elements (``link``, ``guid``, ``docs``) keep ``&`` as ``&amp;``
+(:func:`~feeds.rendering.xml.escape_text`), as do all attributes (``enclosure``/``media:*``
+``url``, ``atom:link`` ``href``): some widely used parsers decode only the named entities, and
+a URL is what they must get right.
 """
 
 from __future__ import annotations

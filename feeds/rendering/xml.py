@@ -19,21 +19,6 @@ from feeds.text import NOT_XML_ASCII, ascii_without, xml_safe
 Attr = str | int | None
 
 
-class CData(str):
-    """Text written as a CDATA section: HTML held in a feed stays readable in the file."""
-
-    __slots__ = ()
-
-
-class Url(str):
-    """A URL as an element's text: its ``&`` is always written ``&amp;``, even where other text
-    gets ``&#x26;`` (``hex_refs``), because widely used feed parsers decode the five named
-    entities only and would read ``?a=1&#x26;b=2`` as it stands. Attribute values are always
-    written with named entities."""
-
-    __slots__ = ()
-
-
 @dataclass(frozen=True, slots=True)
 class Element:
     tag: str
@@ -58,15 +43,10 @@ def el(tag: str, text: str | None = None, /, *children: Element | None, **attrs:
 DECLARATION = '<?xml version="1.0" encoding="utf-8"?>'
 
 
-def serialize(root: Element, *, hex_refs: bool = False) -> bytes:
-    """The document, two spaces an indent level.
-
-    ``hex_refs`` writes ``&`` and ``<`` in text as ``&#x26;`` and ``&#x3C;``, as the RSS Best
-    Practices Profile asks for, since RSS readers disagree on which elements hold HTML; the
-    text of a :class:`Url` and every attribute value keep ``&amp;``.
-    """
+def serialize(root: Element) -> bytes:
+    """The document (the OPML), two spaces an indent level."""
     lines = [DECLARATION]
-    _write(root, 0, lines, escape_hex if hex_refs else escape_text)
+    _write(root, 0, lines)
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
@@ -86,20 +66,16 @@ def document(head: Sequence[str], fragments: Sequence[bytes], tail: bytes) -> by
     return b"\n".join(["\n".join(head).encode("utf-8"), *fragments, tail])
 
 
-def _write(node: Element, depth: int, out: list[str], escape: Callable[[str], str]) -> None:
+def _write(node: Element, depth: int, out: list[str]) -> None:
     pad = "  " * depth
     attrs = "".join(attr(k, v) for k, v in node.attrs)
     if node.children:
         out.append(f"{pad}<{node.tag}{attrs}>")
         for child in node.children:
-            _write(child, depth + 1, out, escape)
+            _write(child, depth + 1, out)
         out.append(f"{pad}</{node.tag}>")
-    elif isinstance(node.text, CData):
-        out.append(f"{pad}<{node.tag}{attrs}>{cdata(node.text)}</{node.tag}>")
-    elif isinstance(node.text, Url):
-        out.append(f"{pad}<{node.tag}{attrs}>{escape_text(node.text)}</{node.tag}>")
     else:
-        out.append(pad + leaf(node.tag, node.text, escape, attrs))
+        out.append(pad + leaf(node.tag, node.text, escape_text, attrs))
 
 
 def leaf(tag: str, text: str | None, escape: Callable[[str], str], attrs: str = "") -> str:
