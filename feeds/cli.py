@@ -23,7 +23,6 @@ from feeds.errors import (
 from feeds.layout import INDEX
 from feeds.progress import BuildProgress
 from feeds.publish.pinged import forget, remember, to_ping
-from feeds.publish.websub import ping
 from feeds.rendering import site_documents
 from feeds.settings import DEFAULT_FILE, Settings, load_settings
 from feeds.writing import WriteReport, clean_output, locked
@@ -451,6 +450,8 @@ def run_ping(args: argparse.Namespace) -> int:
 
 def _ping(settings: Settings, status: int, *, timeout: float, retries: int, strict: bool) -> int:
     """Ping the hubs about the changed feeds; ``status`` unless ``strict`` and one failed."""
+    from feeds.publish.websub import ping  # http.client: only for the commands that ping
+
     if not settings.hubs:
         print("feeds ping: no hubs set (setting hubs), nothing to ping")
         return status
@@ -728,6 +729,8 @@ def _publish_details(todo: Plan, where: str, *, verbose: bool, delete: bool) -> 
 
 def _announce(settings: Settings, feeds: Sequence[str]) -> None:
     """Ping the hubs about the feeds just uploaded; a failure is reported, never fatal."""
+    from feeds.publish.websub import ping
+
     report = ping(settings.hubs, [settings.base_url + path for path in feeds])
     for failure in report.failures:
         print(

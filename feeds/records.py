@@ -75,6 +75,22 @@ def scan_records(folder: Path) -> Scan:
             continue
         for entry in entries:
             name = entry.name
+            # The common case first, and cheap: a plain file with a record's suffix (d_type
+            # comes with the listing; only the stat is a system call).
+            if (
+                name.endswith(SUFFIXES)
+                and name[0] != "."
+                and name.isascii()
+                and entry.is_file(follow_symlinks=False)
+            ):
+                try:
+                    stat = entry.stat(follow_symlinks=False)
+                except OSError as e:
+                    rel = prefix + name
+                    errors.append(RecordError(rel, "(file)", f"cannot be read: {e.strerror or e}"))
+                    continue
+                found.append((prefix + name, stat.st_size, stat.st_mtime_ns))
+                continue
             if name.startswith("."):
                 continue
             try:
