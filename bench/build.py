@@ -215,9 +215,12 @@ def tree_rss(pid: int) -> int:
 def measure(command: list[str], allowed: tuple[int, ...] = (0,)) -> tuple[float, int, str]:
     """Wall seconds, peak tree PSS and standard output of ``command``, which must exit with
     one of ``allowed``."""
+    # As installed, Python keeps compiled modules: a shell that disables them
+    # (PYTHONDONTWRITEBYTECODE) would add every module's compilation to each short build.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=err)
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
         peak = 0
         while process.poll() is None:
             peak = max(peak, tree_rss(process.pid))
