@@ -242,7 +242,12 @@ def _init_command(commands: argparse._SubParsersAction[argparse.ArgumentParser])
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     i.add_argument(
-        "dir", metavar="DIR", type=Path, nargs="?", default=Path("."), help="(default: .)"
+        "dir",
+        metavar="DIR",
+        type=Path,
+        nargs="?",
+        default=Path("."),
+        help="the folder to start the site in (default: the current folder)",
     )
     i.set_defaults(run=run_init)
 
