@@ -48,7 +48,8 @@ def _cell(text: str) -> str:
 def _formatter(command: argparse.ArgumentParser) -> argparse.HelpFormatter:
     # A fixed width, so that the usage lines do not depend on the terminal make docs runs in.
     kind = command.formatter_class
-    assert isinstance(kind, type) and issubclass(kind, argparse.HelpFormatter)
+    assert isinstance(kind, type)
+    assert issubclass(kind, argparse.HelpFormatter)
     return kind(prog=command.prog, width=WIDTH)
 
 
