@@ -86,6 +86,7 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"feeds {__version__}")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    _init_command(commands)
     b = commands.add_parser(
         "build",
         help="build the feeds into the output folder",
@@ -218,6 +219,50 @@ def parser() -> argparse.ArgumentParser:
     d.set_defaults(run=run_diff, output=None, base_url=None, allow_rejected=None)
     _publish_commands(commands)
     return top
+
+
+INIT_EPILOG = """\
+exit status:
+  0  the site was started: run feeds build in DIR
+  2  a file it would write is already there, or DIR cannot be written; nothing was written
+"""
+
+
+def _init_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    i = commands.add_parser(
+        "init",
+        help="start a site: settings.yaml, an example record and a .gitignore",
+        description=(
+            "Start a site in DIR (made if missing): a commented settings.yaml, records/ with "
+            "one example record, and a .gitignore for the output folder and the build cache. "
+            "Files that are already there are never overwritten."
+        ),
+        epilog=INIT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    i.add_argument(
+        "dir",
+        metavar="DIR",
+        type=Path,
+        nargs="?",
+        default=Path("."),
+        help="the folder to start the site in (default: the current folder)",
+    )
+    i.set_defaults(run=run_init)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    import shlex
+
+    from feeds.init import start_site
+
+    started = start_site(args.dir)
+    print(f"feeds init: wrote {', '.join(str(path) for path in started.written)}")
+    if not started.example:
+        print(f"feeds init: {args.dir / 'records'} already holds files: no example record added")
+    go = "" if args.dir == Path(".") else f"cd {shlex.quote(str(args.dir))} && "
+    print(f"next: {go}feeds build, then open output/index.html (or run feeds serve)")
+    return EXIT_OK
 
 
 def _publish_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
