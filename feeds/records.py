@@ -111,7 +111,7 @@ def _one_edit(a: str, b: str) -> bool:
         a[1:] == b[1:]  # changed
         or a[1:] == b  # added
         or a == b[1:]  # removed
-        or (len(a) >= 2 and a[0] == b[1] and a[1] == b[0] and a[2:] == b[2:])  # swapped
+        or (len(a) == len(b) >= 2 and a[0] == b[1] and a[1] == b[0] and a[2:] == b[2:])  # swap
     )
 
 
