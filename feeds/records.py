@@ -429,9 +429,9 @@ def _yaml_hint(front: str, error: yaml.MarkedYAMLError) -> str:
     if mark is None or not 0 <= mark.line < len(lines):
         return ""
     line, column, problem = lines[mark.line], mark.column, error.problem or ""
-    indent = len(line) - len(line.lstrip(" \t"))
-    if line[column : column + 1] == "\t" or "\t" in line[:indent]:
+    if line[column : column + 1] == "\t":  # libyaml and PyYAML both point at the tab
         return "; hint: YAML indents with spaces, never tabs: replace the tab with spaces"
+    indent = len(line) - len(line.lstrip(" "))
     if "mapping values are not allowed" in problem:
         content = line[indent:]
         item = content.startswith("- ")

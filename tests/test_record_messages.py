@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from feeds.dates import EXAMPLE, parse_date
@@ -215,6 +215,9 @@ keys = st.one_of(
 
 @settings(max_examples=400, deadline=None)
 @given(keys)
+@example("webUraa")  # one letter longer, the last two changed: once an IndexError
+@example("ulr")
+@example("tilte")
 def test_did_you_mean_never_suggests_for_a_far_away_name(key: str) -> None:
     meant = RECORD_FIELDS.meant(key) if key not in RECORD_FIELDS.known else None
     if meant is None:
@@ -253,6 +256,7 @@ values = st.one_of(
     st.dictionaries(keys.filter(lambda k: k not in RECORD_FIELDS.known), values, max_size=6),
     st.one_of(st.none(), st.text(max_size=40), st.lists(st.text(max_size=20), max_size=4)),
 )
+@example({"webUraa": "x", "provider": {"nmae": "X"}}, "Space, Science")
 def test_warnings_never_reject_a_record(extra: dict[str, Any], topics: Any) -> None:
     record = parse(record_text(topics=topics, **extra))
     assert (record.title, record.url) == ("A title", "https://news.example/a")
