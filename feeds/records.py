@@ -618,7 +618,9 @@ class _Fields:
         """The topics; one text with commas in it stays one topic, with a warning."""
         value = self.get(field)
         if isinstance(value, str) and "," in value:
-            self.dropped.add(self.prefix + field, _one_topic(value))
+            warning = _one_topic(value)
+            if warning:
+                self.dropped.add(self.prefix + field, warning)
         return self.texts(field, "topic")
 
     def items(self, field: str) -> list[Any]:
@@ -777,8 +779,10 @@ def _link(value: Any, item: _Fields, zone: tzinfo) -> RawRelated:
 
 def _one_topic(text: str) -> str:
     """The warning for ``topics: Space, Science``: one topic (as it always was), and the list
-    that gives two."""
+    that gives two; "" for a text with one topic in it (``Space,``)."""
     parts = [p.strip() for p in text.split(",") if p.strip()]
+    if len(parts) < 2:
+        return ""
     shown = [p if p.replace(" ", "").isalnum() else json.dumps(p) for p in parts[:4]]
     listed = ", ".join(shown) + (", ..." if len(parts) > 4 else "")
     return (

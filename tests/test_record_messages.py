@@ -277,10 +277,11 @@ def test_comma_joined_topics_stay_one_topic_with_a_warning_that_shows_the_list()
     )
 
 
-def test_a_comma_inside_a_list_of_topics_is_no_warning() -> None:
+def test_a_comma_inside_a_list_or_after_a_lone_topic_is_no_warning() -> None:
     record = parse(record_text(topics=["Health, Fitness", "AI"]))
     assert record.topics == ("Health, Fitness", "AI")
     assert record.warnings == ()
+    assert parse(record_text(topics="Space,")).warnings == ()  # one topic whichever way
 
 
 # --- YAML ----------------------------------------------------------------------------------
