@@ -59,6 +59,8 @@ class Build:
     plans: tuple[FeedPlan, ...] = ()
     files: dict[str, bytes] = field(default_factory=dict)
     """Every document, when :func:`build` rendered them in memory."""
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Files in the records folder that are not records, by kind (see :class:`Scan`)."""
 
     def expected(self) -> set[str]:
         """Every file this build's output folder holds."""
@@ -374,6 +376,7 @@ def run(
         settings=settings,
         plans=tuple(grouped.plans),
         records=len(stats) + len(scan.errors),
+        skipped=scan.skipped,
         published=grouped.published,
         drafts=drafts,
         duplicates=len(grouped.duplicates),
@@ -418,6 +421,7 @@ def _unchanged(settings: Settings, scan: Scan, cache: Cache, report: Report) -> 
     return Unchanged(
         settings=settings,
         records=len(scan.files) + len(scan.errors),
+        skipped=scan.skipped,
         published=report.published,
         drafts=report.drafts,
         duplicates=report.entries - report.published,

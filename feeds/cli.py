@@ -23,6 +23,7 @@ from feeds.errors import (
 from feeds.layout import INDEX
 from feeds.progress import BuildProgress
 from feeds.publish.pinged import forget, remember, to_ping
+from feeds.records import SUFFIXES, has_records, scan_records, skipped_kinds
 from feeds.rendering import site_documents
 from feeds.settings import DEFAULT_FILE, Settings, load_settings
 from feeds.writing import WriteReport, clean_output, locked
@@ -420,7 +421,26 @@ def _records_summary(result: Build) -> str:
     return (
         f"{result.records} records read, {result.published} published, "
         f"{result.drafts} unpublished, {result.duplicates} duplicates, "
-        f"{len(result.rejected)} rejected"
+        f"{len(result.rejected)} rejected{_skipped(result.skipped)}"
+    )
+
+
+def _skipped(skipped: dict[str, int]) -> str:
+    """``, 2 files skipped (not records: .markdown, .json)``, or "" when there are none."""
+    count = sum(skipped.values())
+    if not count:
+        return ""
+    files = "1 file" if count == 1 else f"{count} files"
+    return f", {files} skipped (not records: {skipped_kinds(skipped)})"
+
+
+def _no_records(settings: Settings, then: str = "nothing was written") -> FeedsError:
+    """The error of a records folder without a record: building it would publish an empty site
+    (and on a site already published, empty every feed)."""
+    skipped = scan_records(settings.records).skipped
+    return FeedsError(
+        f"no records in {display(settings.records)}/: record files end in "
+        f"{', '.join(SUFFIXES[:-1])} or {SUFFIXES[-1]}{_skipped(skipped)}; {then}"
     )
 
 
@@ -438,6 +458,8 @@ def run_build(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if not settings.records.is_dir():  # before the lock, which makes the output folder
         raise FeedsError(f"records folder not found: {display(settings.records)}")
+    if not has_records(settings.records):
+        raise _no_records(settings)
     with locked(settings.output):
         result, written = _build_and_write(settings, args)
     seconds = time.perf_counter() - started
@@ -521,6 +543,8 @@ def _ping(settings: Settings, status: int, *, timeout: float, retries: int, stri
 def run_check(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     settings = _settings(args)
+    if settings.records.is_dir() and not has_records(settings.records):
+        raise _no_records(settings)
     result = run(settings)
     _report(result)
     seconds = time.perf_counter() - started
@@ -569,6 +593,9 @@ def run_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if not settings.records.is_dir():
         raise FeedsError(f"records folder not found: {display(settings.records)}")
+    if not has_records(settings.records):  # served as they come: serve watches the folder
+        empty = _no_records(settings, "serving an empty site until some are added")
+        print(f"feeds: warning: {empty}", file=sys.stderr)
     settings_file = args.settings or (Path(DEFAULT_FILE) if Path(DEFAULT_FILE).is_file() else None)
     if args.workers > 1:
         from feeds.serve.workers import serve
