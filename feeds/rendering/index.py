@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from feeds.groupings import GROUPINGS
 from feeds.layout import (
+    FOLDERS,
     MEDIA_TYPES,
     OPML,
     feed_path,
@@ -34,8 +35,6 @@ from feeds.text import fold
 
 # The format a Subscribe button copies: the one every reader takes, as in the OPML.
 _PREFERENCE = ("rss", "atom", "json")
-# Custom feeds keep the order the settings give them; every other grouping is sorted by name.
-_AS_GIVEN = ("custom",)
 FILTER_SCRIPT = """\
 const find = document.getElementById("find");
 const filter = document.getElementById("filter");
@@ -93,6 +92,8 @@ def render(feeds: Sequence[FeedInfo], settings: Settings, headlines: Sequence[by
     """The index of ``feeds`` (subscription documents), with the ``headlines`` of the site's
     newest entries."""
     front = next((feed for feed in feeds if feed.grouping == "all"), None)
+    # Custom feeds in the order the settings give them; the others by name.
+    given = {f"{FOLDERS['custom']}/{c.slug}": n for n, c in enumerate(settings.custom_feeds)}
     title = escape(settings.title)
     top = [
         *head(
@@ -132,8 +133,7 @@ def render(feeds: Sequence[FeedInfo], settings: Settings, headlines: Sequence[by
         chosen = [f for f in feeds if f.grouping == grouping.name]
         if not chosen:
             continue
-        if grouping.name not in _AS_GIVEN:
-            chosen.sort(key=lambda f: (fold(f.name), f.path))
+        chosen.sort(key=lambda f: (given.get(f.path, 0), fold(f.name), f.path))
         tail += [
             f'<section id="{escape(grouping.name)}" class="feeds">',
             f"<h2>{escape(grouping.label)}</h2>",
