@@ -79,7 +79,7 @@ def document_paths(feed: FeedInfo, formats: Iterable[str]) -> list[str]:
     the feed's page links to them)."""
     paths = [feed_path(feed, fmt) for fmt in formats]
     if not feed.paging.archive:
-        paths.append(feed.path + PAGE)
+        paths.append(page_path(feed))
     return paths
 
 

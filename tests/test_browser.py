@@ -31,6 +31,7 @@ from tests.chromium import (
 )
 from tests.conftest import example_site
 from tests.live import LiveServer, live_server
+from tests.screenshots import take
 
 pytestmark = [
     pytest.mark.external,
@@ -382,6 +383,24 @@ def test_index_renders_to_a_screenshot(server: LiveServer, tmp_path: Path) -> No
     )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 20_000  # a blank page is a few KB
+
+
+def test_the_docs_screenshots_are_made_again_at_a_phones_and_a_desktops_width(
+    tmp_path: Path,
+) -> None:
+    shots = take(tmp_path)
+    assert [shot.name for shot in shots] == [
+        "index-375.png",
+        "index-1280.png",
+        "feed-375.png",
+        "feed-1280.png",
+    ]
+    for shot in shots:
+        data = shot.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        width = int.from_bytes(data[16:20], "big")
+        assert shot.stem.endswith(f"-{width}")
+        assert len(data) > 20_000  # a blank page is a few KB
 
 
 def built_feeds(server: LiveServer) -> list[Feed]:
