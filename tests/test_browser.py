@@ -29,7 +29,7 @@ from tests.chromium import (
     open_at,
     wait_for,
 )
-from tests.conftest import example_site
+from tests.conftest import example_site, make_settings, record_text
 from tests.live import LiveServer, live_server
 from tests.screenshots import take
 
@@ -239,6 +239,38 @@ def test_the_filter_box_narrows_the_feeds_to_those_named(
         evaluate(browser, "document.getElementById('filter').value = ''")
         evaluate(browser, "document.getElementById('filter').dispatchEvent(new Event('input'))")
         assert len(evaluate(browser, shown)) == 22
+
+
+def test_the_filter_box_stays_quick_with_seven_hundred_feeds(tmp_path: Path) -> None:
+    records = tmp_path / "records"
+    records.mkdir()
+    for n in range(350):  # a topic and a provider each: 701 feeds with "all"
+        (records / f"{n}.txt").write_text(
+            record_text(
+                title=f"Story {n}",
+                webUrl=f"https://p{n}.example/story",
+                topics=[f"Topic {n:03d}"],
+                provider={"name": f"Provider {n:03d}", "domain": f"p{n}.example"},
+            )
+        )
+    settings = make_settings(records, output=tmp_path / "output")
+    write_output(settings.output, build(settings).files)
+    shown = "[...document.querySelectorAll('ul.feeds > li')].filter(r => !r.hidden).length"
+    with devtools(tmp_path / "profile", NO_XSLT) as browser:
+        open_at(browser, (settings.output / "index.html").as_uri(), 375)
+        assert evaluate(browser, shown) == 701
+        evaluate(browser, "document.getElementById('filter').value = 'topic 123'")
+        took = evaluate(
+            browser,
+            "(() => { const start = performance.now();"
+            " document.getElementById('filter').dispatchEvent(new Event('input'));"
+            " return performance.now() - start; })()",
+        )
+        assert evaluate(browser, shown) == 1
+        assert evaluate(browser, "document.getElementById('found').textContent") == (
+            "1 of 701 feeds"
+        )
+    assert took < 250  # milliseconds for a keystroke; a few on this machine
 
 
 def test_without_scripts_the_index_lists_every_feed_and_hides_the_filter(
