@@ -21,7 +21,7 @@ from feeds.cache import Cache, FileState, ProblemRow, Report, State, guarded, sc
 from feeds.errors import FeedsError, Problem, RecordError
 from feeds.freshness import damaged_outputs, output_stats, outputs_intact, state_of, summary_of
 from feeds.grouping import Accumulator, FeedPlan, Grouped
-from feeds.layout import EXTENSIONS, feed_path, is_archive_page, sealed_pages
+from feeds.layout import EXTENSIONS, document_paths, is_archive_page, sealed_pages
 from feeds.model import Entry, Feed
 from feeds.records import Scan, scan_records
 from feeds.rendering import Fragments, render_all, site_documents
@@ -154,7 +154,7 @@ class Built(Build):
     def _paths(self) -> Iterator[str]:
         formats = self.settings.formats
         for plan in self.plans:
-            yield from (feed_path(plan, fmt) for fmt in formats)
+            yield from document_paths(plan, formats)
         for path in self.kept:
             yield from (path + EXTENSIONS[fmt] for fmt in formats)
 
@@ -168,8 +168,9 @@ class Built(Build):
         )
 
     def to_render(self) -> int:
-        feeds = len(self.plans) if self.dirty is None else len(self.dirty)
-        return feeds * len(self.settings.formats) + len(site_documents(self.settings))
+        paths = [plan.path for plan in self.plans] if self.dirty is None else self.dirty
+        pages = sum(1 for path in paths if not is_archive_page(path))
+        return len(paths) * len(self.settings.formats) + pages + len(site_documents(self.settings))
 
     def _stage(
         self, writer: OutputWriter, workers: int, done: Callable[[int], None] | None
@@ -187,7 +188,9 @@ class Built(Build):
                 self.settings, self._load, self._fragments, self._reopen, writer.folder, parts
             )
             stage_in_parallel(work, writer, workers, done)
-            documents = render_all(self.plans, self.settings, self._load, only=())
+            documents = render_all(
+                self.plans, self.settings, self._load, only=(), fragments=self._fragments
+            )
         else:
             documents = self.documents()
         for path, data in documents:

@@ -549,7 +549,8 @@ def run_check(args: argparse.Namespace) -> int:
     _report(result)
     seconds = time.perf_counter() - started
     documents = result.feed_count + result.page_count
-    files = documents * len(settings.formats) + len(site_documents(settings))
+    feed_pages = result.feed_count  # each feed's HTML page
+    files = documents * len(settings.formats) + feed_pages + len(site_documents(settings))
     print(
         f"feeds check: {_records_summary(result)}; {_feeds_summary(result)}, "
         f"{files} files would be written ({seconds:.2f} s)"

@@ -10,6 +10,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from feeds.grouping import FeedPlan
+from feeds.layout import document_paths
 from feeds.model import Feed
 from feeds.reading import orphan_guard
 from feeds.rendering import Fragments, render_all, site_documents
@@ -76,6 +77,6 @@ def stage_in_parallel(
             for n, (written, unchanged) in enumerate(pool.map(_stage_part, range(len(work.parts)))):
                 writer.merge(written, unchanged)
                 if done is not None:
-                    done(len(work.parts[n]) * len(work.settings.formats))
+                    done(sum(len(document_paths(p, work.settings.formats)) for p in work.parts[n]))
     finally:
         _WORK = None

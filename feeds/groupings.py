@@ -22,6 +22,8 @@ class Grouping:
     label: str
     keys: Callable[[Entry, Settings], Iterable[tuple[str, str]]]
     """(key, name) of every feed of this grouping that holds the entry."""
+    about: str
+    """What one of its feeds holds, for its HTML page; ``{name}`` is the feed's name."""
 
 
 def _all(entry: Entry, settings: Settings) -> Iterable[tuple[str, str]]:
@@ -77,9 +79,15 @@ def matches(feed: CustomFeed, entry: Entry) -> bool:
 
 
 GROUPINGS = (
-    Grouping("all", FOLDERS["all"], "All entries", _all),
-    Grouping("topic", FOLDERS["topic"], "Topics", _topics),
-    Grouping("provider", FOLDERS["provider"], "Providers", _provider),
-    Grouping("topic-provider", FOLDERS["topic-provider"], "Topics by provider", _topic_provider),
-    Grouping("custom", FOLDERS["custom"], "Selections", _custom),
+    Grouping("all", FOLDERS["all"], "All entries", _all, "every entry of the site"),
+    Grouping("topic", FOLDERS["topic"], "Topics", _topics, "the entries on the topic {name}"),
+    Grouping("provider", FOLDERS["provider"], "Providers", _provider, "the entries from {name}"),
+    Grouping(
+        "topic-provider",
+        FOLDERS["topic-provider"],
+        "Topics by provider",
+        _topic_provider,
+        "the entries of one topic from one provider, {name}",
+    ),
+    Grouping("custom", FOLDERS["custom"], "Selections", _custom, "the selection {name}"),
 )

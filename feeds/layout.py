@@ -5,13 +5,15 @@ Every other module asks this one: the renderers for paths and URLs, the build an
 for the order, the app, ``feeds publish`` and nginx's tests for media types and Cache-Control,
 ``feeds diff`` and ``feeds ping`` to read a path back.
 
-    index.html  feeds.opml  topics.opml ...  feed.xsl       the site documents
+    index.html  feeds.opml  topics.opml ...                  the site documents
     all.rss  topics/<slug>.atom  providers/<slug>.json ...   subscription documents
+    all.html  topics/<slug>.html ...                         each feed's HTML page, beside them
     archive/<feed path>/<n>.<ext>                            RFC 5005 archive pages, 1 the oldest
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -27,7 +29,8 @@ MEDIA_TYPES = {
 }
 INDEX = "index.html"
 OPML = "feeds.opml"
-STYLESHEET = "feed.xsl"
+PAGE = ".html"
+"""The extension of a feed's HTML page, beside its subscription documents (``topics/ai.html``)."""
 ARCHIVE = "archive"
 FOLDERS = {
     "all": "",
@@ -43,7 +46,6 @@ _CONTENT_TYPES = {
     ".json": MEDIA_TYPES["json"],
     ".opml": "text/x-opml",
     ".html": "text/html",
-    ".xsl": "text/xsl",
 }
 # A year: the longest max-age caches honour; sealed archive pages never change.
 SEALED_MAX_AGE = 365 * 24 * 3600
@@ -64,6 +66,29 @@ class Document:
 def feed_path(feed: FeedInfo, fmt: str) -> str:
     """``topics/computer-vision.atom``: the file's path in the output folder."""
     return feed.path + EXTENSIONS[fmt]
+
+
+def page_path(feed: FeedInfo) -> str:
+    """``topics/computer-vision.html``: the feed's HTML page, beside its documents."""
+    return feed.path + PAGE
+
+
+def document_paths(feed: FeedInfo, formats: Iterable[str]) -> list[str]:
+    """Every file of one planned document: its feed document in each format, and the feed's
+    HTML page for a subscription document (archive pages have none: they are thousands, and
+    the feed's page links to them)."""
+    paths = [feed_path(feed, fmt) for fmt in formats]
+    if not feed.paging.archive:
+        paths.append(page_path(feed))
+    return paths
+
+
+def relative(source: str, target: str) -> str:
+    """The href of ``target`` in a page at ``source`` (both paths in the output folder).
+
+    Relative, so the pages work from file:// and on any host, in any folder.
+    """
+    return posixpath.relpath(target, posixpath.dirname(source) or ".")
 
 
 def archive_path(path: str, number: int) -> str:
@@ -108,15 +133,15 @@ def is_subscription_document(path: str) -> bool:
 def stage(path: str) -> int:
     """When a document goes into place, written or uploaded: what links to others after what
     it links to, so a link never leads to a file that is not there yet. Archive pages (0), then
-    subscription documents (1), the stylesheet (2), the OPMLs (3) and the index (4)."""
+    subscription documents (1), the feeds' HTML pages (2), the OPMLs (3) and the index (4)."""
     if is_archive_page(path):
         return 0
-    if path == STYLESHEET:
+    if path == INDEX:
+        return 4
+    if path.endswith(PAGE):
         return 2
     if path.endswith(".opml"):
         return 3
-    if path == INDEX:
-        return 4
     return 1
 
 
@@ -183,12 +208,3 @@ def hubs(settings: Settings, feed: FeedInfo) -> tuple[str, ...]:
     """The WebSub hubs a document advertises: those of the settings on subscription documents;
     archive pages never change, so nobody subscribes to them."""
     return () if feed.paging.archive else settings.hubs
-
-
-def stylesheet_href(path: str) -> str:
-    """The stylesheet's URL relative to the document at ``path`` (``../../feed.xsl``).
-
-    Relative, so a browser fetches it from wherever the feed was served (same origin, which
-    XSLT requires), whatever ``base_url`` says.
-    """
-    return "../" * path.count("/") + STYLESHEET

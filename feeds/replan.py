@@ -15,7 +15,7 @@ from __future__ import annotations
 import bisect
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from feeds.cache import FileState, SummaryRow
 from feeds.errors import CacheError, Problem
@@ -41,6 +41,8 @@ Catalog = dict[Slot, FeedPlan]
 """Every feed's subscription document as the last build planned it."""
 
 _FIXED = ("all", "custom")  # groupings whose feeds exist whatever the entries
+# The feed of every entry: the index shows its newest entries, so they are always numbered.
+_EVERY = ("all", "all")
 
 
 Member = tuple[int, str, str, int, str]
@@ -147,6 +149,8 @@ def replan(
                     )
                 )
             else:
+                if slot == _EVERY:
+                    head = numbers.known(head, files)
                 plans.append(head)
                 kept.extend(archive_path(head.path, n) for n in range(1, head.paging.prev + 1))
     accumulator = Accumulator(settings, fetch, describe)
@@ -260,3 +264,19 @@ class Numbers:
         self.sources.update(zip(serials, [m[4] for m in listed], strict=True))
         items = [(m[0], m[1], n) for m, n in zip(listed, serials, strict=True)]
         return [items, len(items), spellings]
+
+    def known(self, plan: FeedPlan, files: Mapping[str, FileState]) -> FeedPlan:
+        """``plan`` as the catalog has it, its entries numbered in this build (their numbers
+        were the last build's), so that they can be loaded."""
+        winners, _ = _winners(files, set(plan.ids))
+        items = []
+        for article, digest, _ in plan.items:
+            winner = winners.get(article)
+            if winner is None or winner[0][1] != digest:
+                raise CacheError(f"feed {plan.key!r} holds {article}, which no record publishes")
+            self.serial += 1
+            self.digests[self.serial] = digest
+            self.sizes[self.serial] = winner[1][4]
+            self.sources[self.serial] = winner[0][2]
+            items.append((article, digest, self.serial))
+        return replace(plan, items=tuple(items))

@@ -20,12 +20,10 @@ from feeds import GENERATOR
 from feeds.dates import rfc822, rfc3339
 from feeds.layout import (
     MEDIA_TYPES,
-    feed_path,
     feed_url,
     history_links,
     hubs,
     page_url,
-    stylesheet_href,
     subscription_url,
 )
 from feeds.model import Author, Entry, FeedInfo, Image, Related
@@ -110,14 +108,9 @@ def at_depth(node: Element, depth: int, *, hex_refs: bool = False) -> bytes:
     return "\n".join(lines).encode("utf-8")
 
 
-def serialize(
-    root: Element, fragments: Sequence[bytes], stylesheet: str, *, hex_refs: bool = False
-) -> bytes:
+def serialize(root: Element, fragments: Sequence[bytes], *, hex_refs: bool = False) -> bytes:
     """A whole document, with ``fragments`` at the slot."""
-    lines = [
-        '<?xml version="1.0" encoding="utf-8"?>',
-        f'<?xml-stylesheet type="text/xsl" href="{escape_attr(stylesheet)}"?>',
-    ]
+    lines = ['<?xml version="1.0" encoding="utf-8"?>']
     write(root, 0, lines, escape_hex if hex_refs else escape_text)
     before, _, after = ("\n".join(lines) + "\n").partition(SLOT + "\n")
     parts = [before.encode("utf-8"), *(f + b"\n" for f in fragments), after.encode("utf-8")]
@@ -158,8 +151,7 @@ def rss_document(feed: FeedInfo, settings: Settings, fragments: Sequence[bytes])
         slot(),
     )
     root = el("rss", None, channel, version="2.0", **RSS_NAMESPACES)
-    stylesheet = stylesheet_href(feed_path(feed, "rss"))
-    return serialize(root, fragments, stylesheet, hex_refs=True)
+    return serialize(root, fragments, hex_refs=True)
 
 
 def atom_document(feed: FeedInfo, settings: Settings, fragments: Sequence[bytes]) -> bytes:
@@ -189,7 +181,7 @@ def atom_document(feed: FeedInfo, settings: Settings, fragments: Sequence[bytes]
             "xml:lang": settings.language,
         },
     )
-    return serialize(root, fragments, stylesheet_href(feed_path(feed, "atom")))
+    return serialize(root, fragments)
 
 
 def author(person: Author) -> Element:

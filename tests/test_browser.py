@@ -1,31 +1,38 @@
-"""The index page and the feeds' browser view in a real browser: Debian's headless Chromium
-(``make browser`` installs it)."""
+"""The index and the feeds' HTML pages in a real browser: Debian's headless Chromium with XSLT
+off (``make browser`` installs it), over HTTP from ``feeds serve`` and from disk (file://)."""
 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
 import pytest
 from lxml import etree, html
-from websockets.sync.client import connect
 
 from feeds.build import build
 from feeds.groupings import GROUPINGS
 from feeds.model import Feed
 from feeds.settings import load_settings
-from tests.conftest import example_site
+from feeds.writing import write_output
+from tests.chromium import (
+    CHROMIUM,
+    NO_XSLT,
+    Call,
+    chromium,
+    devtools,
+    evaluate,
+    open_at,
+    wait_for,
+)
+from tests.conftest import example_site, make_settings, record_text
 from tests.live import LiveServer, live_server
+from tests.screenshots import take
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
     pytest.mark.external,
     pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make browser)"),
@@ -40,27 +47,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
         yield server
 
 
-def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    assert CHROMIUM is not None
-    flags = [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-    ]
-    return subprocess.run(
-        [CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=120, check=True
-    )
-
-
-# Chromium 156 still applies XSLT, with a banner announcing its removal; the feature flag keeps
-# the test working once it is off by default, for as long as Chromium ships the code.
-XSLT_ON = ("--enable-features=XSLT", "--disable-features=GenerateXSLTWarningBanner")
 ATOM = {"a": "http://www.w3.org/2005/Atom", "media": "http://search.yahoo.com/mrss/"}
 
 
@@ -101,83 +87,219 @@ def expected_entries(feed: bytes) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.mark.parametrize(
-    "path",
-    ["all.rss", "topics/climate.rss", "topics/climate.atom", "providers/northwind-example.atom"],
-)
-def test_a_feed_opens_as_a_readable_page(server: LiveServer, tmp_path: Path, path: str) -> None:
-    url = server.url + path
-    dom = chromium(tmp_path / "profile", *XSLT_ON, "--dump-dom", url).stdout
-    page = html.document_fromstring(dom)
-    entries = expected_entries(fetch(url))
-    title = etree.fromstring(fetch(url)).xpath("string(//*[local-name()='title'][1])")
-    assert page.findtext(".//h1") == title
-    assert page.findtext(".//title") == f"{title} (feed)"
-    about = page.get_element_by_id("about").text_content()
-    assert "This is a web feed" in about
-    assert "Copy its address into a feed reader" in about
-    assert page.get_element_by_id("feed-url").text_content() == url
-    assert (
-        urljoin(url, page.get_element_by_id("all-feeds").get("href")) == server.url + "index.html"
+@pytest.fixture(scope="module")
+def disk(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example site built into a folder, with archive pages, to open from disk."""
+    folder = tmp_path_factory.mktemp("disk")
+    site = (
+        "title: Disk News\nrecords: records\nbase_url: https://example.org/feeds/\n"
+        "max_entries: 3\narchive_page_size: 4\n"
     )
-    articles = page.xpath("//article")
-    assert len(articles) == len(entries) > 0
-    for article, entry in zip(articles, entries, strict=True):
-        (heading,) = article.xpath(".//h3/a")
+    settings = load_settings(example_site(folder, site))
+    write_output(settings.output, build(settings).files)
+    return settings.output
+
+
+def rendered(page: Call) -> tuple[html.HtmlElement, str]:
+    """The page's DOM as the browser holds it, and the text it shows."""
+    dom = evaluate(page, "document.documentElement.outerHTML")
+    return html.document_fromstring(dom), evaluate(page, "document.body.innerText")
+
+
+@pytest.mark.parametrize(
+    "path", ["all.html", "topics/climate.html", "providers/northwind-example.html"]
+)
+def test_a_feed_page_shows_the_feeds_entries_and_addresses_without_xslt(
+    server: LiveServer, tmp_path: Path, path: str
+) -> None:
+    url = server.url + path
+    with devtools(tmp_path / "profile", NO_XSLT) as browser:
+        open_at(browser, url, 1280)
+        page, text = rendered(browser)
+    feed = url.removesuffix(".html")
+    entries = expected_entries(fetch(feed + ".rss"))
+    assert page.findtext(".//title") == etree.fromstring(fetch(feed + ".rss")).findtext(
+        "channel/title"
+    )
+    assert "A feed is a list of a site's newest entries" in text
+    formats = page.xpath("//ul[contains(@class, 'formats')]/li")
+    assert [li.findtext("a") for li in formats] == ["RSS", "Atom", "JSON Feed"]
+    for li, fmt in zip(formats, ("rss", "atom", "json"), strict=True):
+        link = urljoin(url, li.find("a").get("href"))
+        assert link == li.findtext("code") == f"{feed}.{fmt}"
+        assert f"{feed}.{fmt}" in text
+        assert fetch(link).startswith((b"<?xml", b"{"))
+    cards = page.xpath("//li[@class='entry']")
+    assert len(cards) == len(entries) > 0
+    for card, entry in zip(cards, entries, strict=True):
+        (heading,) = card.xpath("h3/a")
         assert (heading.text_content(), heading.get("href")) == (entry["title"], entry["link"])
-        assert article.xpath(".//img/@src") == entry["images"]
-        related = [
-            (a.text_content(), a.get("href")) for a in article.xpath(".//ul[@class='related']//a")
-        ]
+        assert entry["title"] in text
+        assert card.xpath(".//img/@src") == entry["images"][:1]  # the lead image, as thumbnail
+        related = [(a.text_content(), a.get("href")) for a in card.xpath("ul//a")]
         assert related == entry["related"]
     # The examples hold images and related links, so the comparisons above are not vacuous.
     assert any(e["images"] for e in entries) or path.startswith("providers/")
     assert any(e["related"] for e in entries)
 
 
-@pytest.mark.parametrize("fmt", ["rss", "atom"])
-def test_an_archive_page_reads_as_history_and_links_both_ways(
-    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, fmt: str
+def test_a_feed_page_links_to_its_newest_and_oldest_archive_pages(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
 ) -> None:
     folder = tmp_path_factory.mktemp("archived")
     example_site(
         folder, "title: Archived News\nrecords: records\nmax_entries: 3\narchive_page_size: 4\n"
     )
-    with live_server(folder / "settings.yaml", "--no-watch", "--no-access-log") as archived:
-        url = f"{archived.url}archive/all/2.{fmt}"
-        dom = chromium(tmp_path / "profile", *XSLT_ON, "--dump-dom", url).stdout
-        current = chromium(tmp_path / "p2", *XSLT_ON, "--dump-dom", f"{archived.url}all.{fmt}")
-    page = html.document_fromstring(dom)
-    assert page.xpath("string(//main/h2)") == "Archived entries"
-    # Subscribing to an archive page means subscribing to its feed.
-    assert page.get_element_by_id("feed-url").text_content() == f"{archived.url}all.{fmt}"
-    assert page.get_element_by_id("current").get("href") == f"{archived.url}all.{fmt}"
-    assert page.get_element_by_id("older").get("href") == f"{archived.url}archive/all/1.{fmt}"
-    assert page.get_element_by_id("newer").get("href") == f"{archived.url}archive/all/3.{fmt}"
-    assert len(page.xpath("//article")) == 4
-    front = html.document_fromstring(current.stdout)
-    assert front.xpath("string(//main/h2)") == "Recent entries"
-    assert front.get_element_by_id("older").get("href") == f"{archived.url}archive/all/3.{fmt}"
+    with (
+        live_server(folder / "settings.yaml", "--no-watch", "--no-access-log") as archived,
+        devtools(tmp_path / "profile", NO_XSLT) as browser,
+    ):
+        open_at(browser, archived.url + "all.html", 1280)
+        page, text = rendered(browser)
+        links = [urljoin(archived.url, a) for a in page.xpath("//section[@id='older']//a/@href")]
+        documents = [fetch(link) for link in links]
+    assert "10 older entries are in 3 archive pages" in text
+    assert links == [
+        f"{archived.url}archive/all/{n}.{fmt}" for n in (3, 1) for fmt in ("rss", "atom", "json")
+    ]
+    for link, document in zip(links, documents, strict=True):
+        if link.endswith(".json"):
+            assert json.loads(document)["items"]
+        else:
+            assert b"<fh:archive/>" in document
 
 
-def test_a_feed_summary_shows_its_characters_not_escapes(
+def test_from_disk_the_index_leads_to_a_readable_feed_page(disk: Path, tmp_path: Path) -> None:
+    index = (disk / "index.html").as_uri()
+    with devtools(tmp_path / "profile", NO_XSLT) as browser:
+        open_at(browser, index, 375)
+        page, text = rendered(browser)
+        assert "Latest entries" in text
+        headlines = page.xpath("//ol[contains(@class, 'headlines')]/li/a")
+        assert [a.text_content() for a in headlines] == [
+            e["title"] for e in expected_entries((disk / "all.rss").read_bytes())
+        ]
+        assert all(a.text_content() in text for a in headlines)
+        assert "Subscribe" in text
+        assert "A feed is a list" in text
+        climate = evaluate(
+            browser,
+            "[...document.querySelectorAll('a.name')].find(a => a.textContent === 'Climate').href",
+        )
+        assert climate == (disk / "topics" / "climate.html").as_uri()
+        open_at(browser, climate, 375)
+        page, text = rendered(browser)
+        assert evaluate(browser, "document.documentElement.scrollWidth") <= 375
+    assert page.findtext(".//h1") == "Climate"
+    for entry in expected_entries((disk / "topics" / "climate.rss").read_bytes()):
+        assert entry["title"] in text
+    assert "https://example.org/feeds/topics/climate.atom" in text  # the address to copy
+    for href in page.xpath("//a[not(starts-with(@href, 'http'))]/@href"):
+        assert (disk / "topics" / href).resolve().is_file(), href
+
+
+@pytest.mark.parametrize("path", ["", "all.html", "topics/climate.html"])
+def test_pages_fit_a_phone_without_sideways_scroll(
+    server: LiveServer, tmp_path: Path, path: str
+) -> None:
+    with devtools(tmp_path / "profile", NO_XSLT) as browser:
+        open_at(browser, server.url + path, 375)
+        assert evaluate(browser, "document.documentElement.scrollWidth") <= 375
+        # Nothing is cut off either: no element reaches past the right edge.
+        widest = evaluate(
+            browser,
+            "Math.max(...[...document.body.querySelectorAll('*')]"
+            ".map(e => e.getBoundingClientRect().right))",
+        )
+        assert widest <= 375
+
+
+def test_the_filter_box_narrows_the_feeds_to_those_named(
     server: LiveServer, tmp_path: Path
 ) -> None:
-    url = server.url + "topics/climate.rss"
-    page = html.document_fromstring(chromium(tmp_path / "p", *XSLT_ON, "--dump-dom", url).stdout)
-    summaries = [p.text_content().strip() for p in page.xpath("//p[@class='summary']")]
-    items = etree.fromstring(fetch(url)).iter("item")
-    excerpts = [html.fromstring(i.findtext("description")).text_content() for i in items]
-    assert summaries == excerpts
-    assert not any("&amp;" in s or "&#" in s for s in summaries)
+    shown = (
+        "[...document.querySelectorAll('ul.feeds > li')]"
+        ".filter(row => row.offsetParent !== null).map(row => row.querySelector('a.name').textContent)"
+    )
+    with devtools(tmp_path / "profile", NO_XSLT) as browser:
+        open_at(browser, server.url, 375)
+        assert not evaluate(browser, "document.getElementById('find').hidden")
+        assert len(evaluate(browser, shown)) == 22
+        evaluate(browser, "document.getElementById('filter').focus()")
+        browser("Input.insertText", text="CLIM")
+        wait_for(browser, f"{shown}.length === 1")
+        assert evaluate(browser, shown) == ["Climate"]
+        sections = (
+            "[...document.querySelectorAll('section.feeds')].filter(s => !s.hidden).map(s => s.id)"
+        )
+        assert evaluate(browser, sections) == ["topic"]
+        assert evaluate(browser, "document.getElementById('found').textContent") == "1 of 22 feeds"
+        browser("Input.insertText", text=" nothing")
+        wait_for(browser, f"{shown}.length === 0")
+        evaluate(browser, "document.getElementById('filter').value = ''")
+        evaluate(browser, "document.getElementById('filter').dispatchEvent(new Event('input'))")
+        assert len(evaluate(browser, shown)) == 22
 
 
-def test_without_xslt_a_browser_shows_the_feed_as_xml(server: LiveServer, tmp_path: Path) -> None:
+def test_the_filter_box_stays_quick_with_seven_hundred_feeds(tmp_path: Path) -> None:
+    records = tmp_path / "records"
+    records.mkdir()
+    for n in range(350):  # a topic and a provider each: 701 feeds with "all"
+        (records / f"{n}.txt").write_text(
+            record_text(
+                title=f"Story {n}",
+                webUrl=f"https://p{n}.example/story",
+                topics=[f"Topic {n:03d}"],
+                provider={"name": f"Provider {n:03d}", "domain": f"p{n}.example"},
+            )
+        )
+    settings = make_settings(records, output=tmp_path / "output")
+    write_output(settings.output, build(settings).files)
+    shown = "[...document.querySelectorAll('ul.feeds > li')].filter(r => !r.hidden).length"
+    with devtools(tmp_path / "profile", NO_XSLT) as browser:
+        open_at(browser, (settings.output / "index.html").as_uri(), 375)
+        assert evaluate(browser, shown) == 701
+        evaluate(browser, "document.getElementById('filter').value = 'topic 123'")
+        took = evaluate(
+            browser,
+            "(() => { const start = performance.now();"
+            " document.getElementById('filter').dispatchEvent(new Event('input'));"
+            " return performance.now() - start; })()",
+        )
+        assert evaluate(browser, shown) == 1
+        assert evaluate(browser, "document.getElementById('found').textContent") == (
+            "1 of 701 feeds"
+        )
+    assert took < 250  # milliseconds for a keystroke; a few on this machine
+
+
+def test_without_scripts_the_index_lists_every_feed_and_hides_the_filter(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    with devtools(tmp_path / "profile", NO_XSLT) as browser:
+        browser("Emulation.setScriptExecutionDisabled", value=True)
+        browser("Page.navigate", url=server.url)
+        # No script to ask whether it loaded: the DOM is read from outside until it is whole.
+        deadline = time.monotonic() + 20
+        dom = ""
+        while "<script>" not in dom:  # the last element of the page
+            assert time.monotonic() < deadline, dom
+            time.sleep(0.1)
+            root = browser("DOM.getDocument")["root"]["nodeId"]
+            dom = browser("DOM.getOuterHTML", nodeId=root)["outerHTML"]
+    page = html.document_fromstring(dom)
+    assert page.get_element_by_id("find").get("hidden") is not None
+    rows = page.xpath("//ul[contains(@class, 'feeds')]/li")
+    assert len(rows) == 22
+    assert not [row for row in rows if row.get("hidden") is not None]
+    assert len(page.xpath("//ol[contains(@class, 'headlines')]/li")) == 10
+
+
+def test_without_xslt_a_feed_itself_shows_as_xml(server: LiveServer, tmp_path: Path) -> None:
     url = server.url + "topics/climate.atom"
-    dom = chromium(tmp_path / "profile", "--disable-features=XSLT", "--dump-dom", url).stdout
+    dom = chromium(tmp_path / "profile", NO_XSLT, "--dump-dom", url).stdout
     page = html.document_fromstring(dom)
     assert page.xpath("//style[@id='xml-viewer-style']")  # Chromium's XML tree viewer
-    assert not page.xpath("//article")
     assert "Browsed News: Climate</title>" in page.text_content()
 
 
@@ -192,30 +314,35 @@ def test_browsers_get_feeds_as_xml_and_readers_as_feeds(server: LiveServer) -> N
             with urllib.request.urlopen(request, timeout=10) as response:
                 assert response.headers["content-type"] == f"{expected}; charset=utf-8"
                 assert response.headers["vary"] == "Accept-Encoding, Accept"
-    assert fetch(server.url + "feed.xsl").startswith(b"<?xml")
-    with urllib.request.urlopen(server.url + "feed.xsl", timeout=10) as response:
-        assert response.headers["content-type"] == "text/xsl; charset=utf-8"
+    request = urllib.request.Request(server.url + "topics/ai.html", headers={"Accept": browser})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
 
 
 def test_index_groups_feeds_with_a_subscribe_link_each_and_an_opml_per_group(
     server: LiveServer, tmp_path: Path
 ) -> None:
-    page = html.document_fromstring(chromium(tmp_path / "p", "--dump-dom", server.url).stdout)
+    dom = chromium(tmp_path / "p", NO_XSLT, "--dump-dom", server.url).stdout
+    page = html.document_fromstring(dom)
     feeds = built_feeds(server)
     groupings = [g for g in GROUPINGS if any(f.grouping == g.name for f in feeds)]
-    sections = page.xpath("//section")
+    sections = page.xpath("//section[contains(@class, 'feeds')]")
     assert [s.get("id") for s in sections] == [g.name for g in groupings]
     for section, grouping in zip(sections, groupings, strict=True):
         assert section.findtext("h2") == grouping.label
         opml = section.xpath(".//a[@class='opml']/@href")
         assert opml == ([f"{grouping.folder}.opml"] if grouping.folder else [])
-        rows = section.xpath(".//tbody/tr")
+        rows = section.xpath(".//ul/li")
         links = section.xpath(".//a[@class='subscribe']")
         assert len(links) == len(rows) > 0
-        for link in links:
+        for row, link in zip(rows, links, strict=True):
             assert link.text_content() == "Subscribe"
-            assert urljoin(server.url, link.get("href")) == link.get("data-url")
-            assert link.get("data-url").endswith(".rss")
+            # Without script it opens the feed's page, with script it copies the address.
+            (name,) = row.xpath("a[@class='name']/@href")
+            assert link.get("href") == name
+            assert link.get("data-url") == server.url + name.removesuffix(".html") + ".rss"
+        names = [row.findtext("a[@class='name']") for row in rows]
+        assert names == sorted(names, key=str.casefold)  # by name, not by domain or slug
 
 
 def test_subscribe_copies_the_feed_url(server: LiveServer, tmp_path: Path) -> None:
@@ -240,14 +367,13 @@ def test_subscribe_copies_the_feed_url(server: LiveServer, tmp_path: Path) -> No
             assert evaluate(page, "navigator.clipboard.readText()") == url
 
 
-def test_without_scripts_subscribe_is_a_link_to_the_feed(server: LiveServer) -> None:
+def test_without_scripts_subscribe_opens_the_page_with_the_address(server: LiveServer) -> None:
     page = html.document_fromstring(fetch(server.url, accept="text/html"))
     links = page.xpath("//a[@class='subscribe']")
     assert len(links) == 22
     for link in links:
-        url = urljoin(server.url, link.get("href"))
-        assert url == link.get("data-url")
-        assert fetch(url).startswith(b"<?xml")
+        feed_page = html.document_fromstring(fetch(urljoin(server.url, link.get("href"))))
+        assert link.get("data-url") in feed_page.xpath("//code[@class='address']/text()")
 
 
 def test_each_grouping_opml_lists_exactly_its_feeds(server: LiveServer) -> None:
@@ -265,14 +391,16 @@ def test_each_grouping_opml_lists_exactly_its_feeds(server: LiveServer) -> None:
 
 
 def test_index_lists_every_feed_and_its_links_resolve(server: LiveServer, tmp_path: Path) -> None:
-    dom = chromium(tmp_path / "profile", "--dump-dom", server.url).stdout
+    dom = chromium(tmp_path / "profile", NO_XSLT, "--dump-dom", server.url).stdout
     page = html.document_fromstring(dom)
     assert page.findtext(".//h1") == "Browsed News"
-    rows = page.xpath("//tbody/tr")
+    rows = page.xpath("//ul[contains(@class, 'feeds')]/li")
     assert len(rows) == server.health()["feeds"] == 22
     links = [urljoin(server.url, href) for href in page.xpath("//a/@href")]
-    # three formats and a subscribe link per feed, the OPML, and one for topics and providers
-    assert len(links) == 22 * 4 + 1 + 2
+    links = [link for link in links if link.startswith(server.url)]  # not the headlines'
+    # its page, three formats and Subscribe per feed, the OPMLs (all, topics, providers) and
+    # the page of every entry after the headlines
+    assert len(links) == 22 * 5 + 3 + 1
     for link in links:
         with urllib.request.urlopen(link, timeout=10) as response:
             assert response.status == 200, link
@@ -282,83 +410,32 @@ def test_index_lists_every_feed_and_its_links_resolve(server: LiveServer, tmp_pa
 
 def test_index_renders_to_a_screenshot(server: LiveServer, tmp_path: Path) -> None:
     shot = tmp_path / "index.png"
-    chromium(tmp_path / "profile", "--window-size=1200,1600", f"--screenshot={shot}", server.url)
+    chromium(
+        tmp_path / "profile", NO_XSLT, "--window-size=1200,1600", f"--screenshot={shot}", server.url
+    )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 20_000  # a blank page is a few KB
+
+
+def test_the_docs_screenshots_are_made_again_at_a_phones_and_a_desktops_width(
+    tmp_path: Path,
+) -> None:
+    shots = take(tmp_path)
+    assert [shot.name for shot in shots] == [
+        "index-375.png",
+        "index-1280.png",
+        "feed-375.png",
+        "feed-1280.png",
+    ]
+    for shot in shots:
+        data = shot.read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        width = int.from_bytes(data[16:20], "big")
+        assert shot.stem.endswith(f"-{width}")
+        assert len(data) > 20_000  # a blank page is a few KB
 
 
 def built_feeds(server: LiveServer) -> list[Feed]:
     """The feeds the server built, built again from its settings file."""
     settings = load_settings(server.log.parent / "settings.yaml", base_url=server.url)
     return build(settings).feeds
-
-
-Call = Callable[..., dict[str, Any]]
-
-
-@contextmanager
-def devtools(profile: Path) -> Iterator[Call]:
-    """A headless Chromium driven over the DevTools protocol: ``call(method, **params)``."""
-    assert CHROMIUM is not None
-    process = subprocess.Popen(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            f"--user-data-dir={profile}",
-            "--remote-debugging-port=0",
-            "about:blank",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 30
-        while not port_file.exists() or not port_file.read_text().strip():
-            assert time.monotonic() < deadline, "chromium did not open its DevTools port"
-            time.sleep(0.1)
-        port = port_file.read_text().split()[0]
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as r:
-            target = next(t for t in json.load(r) if t["type"] == "page")
-        with connect(target["webSocketDebuggerUrl"], max_size=None) as socket:
-            ids = iter(range(1, 1_000_000))
-
-            def call(method: str, **params: Any) -> dict[str, Any]:
-                n = next(ids)
-                socket.send(json.dumps({"id": n, "method": method, "params": params}))
-                while True:
-                    message = json.loads(socket.recv(timeout=30))
-                    if message.get("id") == n:
-                        assert "error" not in message, message
-                        result: dict[str, Any] = message["result"]
-                        return result
-
-            yield call
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def evaluate(page: Call, expression: str, *, gesture: bool = False) -> Any:
-    """The value of ``expression`` in the page; ``gesture`` runs it as if the user acted."""
-    result = page(
-        "Runtime.evaluate",
-        expression=expression,
-        awaitPromise=True,
-        returnByValue=True,
-        userGesture=gesture,
-    )
-    assert "exceptionDetails" not in result, result
-    return result["result"].get("value")
-
-
-def wait_for(page: Call, condition: str, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while not evaluate(page, condition):
-        assert time.monotonic() < deadline, f"not true within {timeout} s: {condition}"
-        time.sleep(0.1)

@@ -36,8 +36,8 @@ def test_build_writes_the_examples_and_prints_one_summary(tmp_path: Path) -> Non
         int(g or 0) for g in match.groups()[:7]
     )
     assert (read, published, drafts, rejected, pages) == (14, 13, 1, 0, 3)
-    # index, feeds.opml, topics.opml, providers.opml, custom.opml, feed.xsl
-    assert written == (feeds + pages) * 3 + 6
+    # a page per feed; index, feeds.opml, topics.opml, providers.opml, custom.opml
+    assert written == (feeds + pages) * 3 + feeds + 5
     assert (out / "all.rss").is_file()
     assert (out / "index.html").is_file()
     assert result.stderr == ""

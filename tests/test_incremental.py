@@ -146,7 +146,7 @@ def test_nothing_changed_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFi
     assert build(tmp_path, "out") == 0
     summary = capsys.readouterr().out
     assert (
-        "14 records read, 13 published, 1 unpublished, 0 duplicates, 0 rejected; 22 feeds: 0 files written, 71 unchanged, 0 removed"
+        "14 records read, 13 published, 1 unpublished, 0 duplicates, 0 rejected; 22 feeds: 0 files written, 92 unchanged, 0 removed"
         in summary
     )
 
@@ -161,8 +161,9 @@ def test_only_the_affected_feeds_are_rendered_again(
     capsys.readouterr()
     build(tmp_path, "out")
     summary = capsys.readouterr().out
-    # all, 3 topics and 1 provider, in 3 formats, plus the unchanged index, OPMLs and stylesheet
-    assert "15 files written, 56 unchanged" in summary
+    # all, 3 topics and 1 provider, in 3 formats and their pages; the index (no excerpts) and
+    # the OPMLs are unchanged
+    assert "20 files written, 72 unchanged" in summary
     assert_same_as_cold(tmp_path)
 
 
@@ -357,8 +358,9 @@ def test_a_new_custom_feed_title_rewrites_that_feed_the_index_and_the_opml_only(
     capsys.readouterr()
     build(tmp_path, "out")
     summary = capsys.readouterr().out
-    # The feed's three formats, the index, feeds.opml and custom.opml: nothing else.
-    assert "6 files written" in summary, summary
+    # The feed's three formats and its page, the index, feeds.opml and custom.opml: nothing
+    # else.
+    assert "7 files written" in summary, summary
     assert_same_as_cold(tmp_path)
     assert (
         b"Custom: Computing &amp; more"

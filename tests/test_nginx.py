@@ -178,7 +178,7 @@ def published(output: Path) -> list[str]:
 
 def test_static_sends_the_apps_media_type_for_every_file(static: Static) -> None:
     paths = published(static.output)
-    assert {Path(p).suffix for p in paths} == {".rss", ".atom", ".json", ".opml", ".html", ".xsl"}
+    assert {Path(p).suffix for p in paths} == {".rss", ".atom", ".json", ".opml", ".html"}
     for path in paths:
         response = get(static.url, "/" + path, "HEAD", Accept=READER)
         assert response.status == 200, path
@@ -203,7 +203,7 @@ def test_static_sends_the_bytes_on_disk_with_cors_on_documents(static: Static) -
 
 
 def test_static_gzips_feeds_with_vary(static: Static) -> None:
-    for path in ("all.rss", "all.atom", "all.json", "feeds.opml", "feed.xsl", "index.html"):
+    for path in ("all.rss", "all.atom", "all.json", "feeds.opml", "all.html", "index.html"):
         response = get(static.url, "/" + path, Accept_Encoding="gzip")
         assert response.all("content-encoding") == ["gzip"], path
         assert "accept-encoding" in response.vary(), path

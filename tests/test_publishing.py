@@ -42,12 +42,12 @@ def held(digest: str, cache: str = "public, max-age=3600") -> Held:
     return Held(digest * 64, digest * 32, "text/plain; charset=utf-8", cache, 10)
 
 
-def test_archive_pages_go_first_then_feeds_then_stylesheet_opmls_and_index() -> None:
+def test_archive_pages_go_first_then_feeds_then_their_pages_opmls_and_index() -> None:
     paths = [
         "index.html",
         "feeds.opml",
         "topics.opml",
-        "feed.xsl",
+        "topics/ai.html",
         "all.rss",
         "topics/ai.atom",
         "archive/all/2.rss",
@@ -57,7 +57,7 @@ def test_archive_pages_go_first_then_feeds_then_stylesheet_opmls_and_index() -> 
     assert [[i.path for i in s] for s in todo.stages] == [
         ["archive/all/2.rss", "archive/topics/ai/1.json"],
         ["all.rss", "topics/ai.atom"],
-        ["feed.xsl"],
+        ["topics/ai.html"],
         ["feeds.opml", "topics.opml"],
         ["index.html"],
     ]

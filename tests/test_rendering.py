@@ -227,13 +227,13 @@ def test_index_is_well_formed_html(examples_build: Built) -> None:
     from lxml import html
 
     page = html.document_fromstring(examples_build.files["index.html"])
-    rows = page.xpath("//tbody/tr")
-    assert len(rows) == len(examples_build.feeds)
+    rows = page.xpath("//ul[contains(@class, 'feeds')]/li")
+    assert len(rows) == len([f for f in examples_build.feeds if not f.paging.archive])
 
 
 def test_only_selected_formats_are_built(tmp_path: Path) -> None:
     result = build(make_settings(SEED.parent, formats=["atom"]))
-    assert sorted(p for p in result.files if p.startswith("all.")) == ["all.atom"]
+    assert sorted(p for p in result.files if p.startswith("all.")) == ["all.atom", "all.html"]
     opml = etree.fromstring(result.files["feeds.opml"])
     assert all(o.get("xmlUrl", ".atom").endswith(".atom") for o in opml.iter("outline"))
 
@@ -242,9 +242,9 @@ def test_an_empty_records_folder_gives_valid_empty_feeds(records: Path) -> None:
     result = build(make_settings(records))
     assert sorted(result.files) == [
         "all.atom",
+        "all.html",
         "all.json",
         "all.rss",
-        "feed.xsl",
         "feeds.opml",
         "index.html",
         "providers.opml",
@@ -311,28 +311,16 @@ def test_without_hubs_no_feed_mentions_one() -> None:
         assert b'"hubs"' not in data
 
 
-def test_the_stylesheet_href_leads_back_to_the_output_folder_from_any_depth() -> None:
-    from feeds.layout import stylesheet_href
-
-    assert stylesheet_href("all.rss") == "feed.xsl"
-    assert stylesheet_href("topics/ai.atom") == "../feed.xsl"
-    assert stylesheet_href("archive/topics/ai/3.rss") == "../../../feed.xsl"
-
-
-def test_rss_and_atom_point_to_the_stylesheet_and_json_builds_have_none(
+def test_feeds_carry_no_stylesheet_their_html_page_is_the_browser_view(
     examples_build: Built,
 ) -> None:
     for path, data in examples_build.files.items():
         if path.endswith((".rss", ".atom")):
             tree = etree.fromstring(data).getroottree()
-            (pi,) = list(tree.getroot().itersiblings(preceding=True))
-            href = "../" * path.count("/") + "feed.xsl"
-            assert pi.target == "xml-stylesheet"
-            assert pi.get("href") == href
-            assert pi.get("type") == "text/xsl"
-    assert examples_build.files["feed.xsl"].startswith(b"<?xml")
-    result = build(make_settings(SEED.parent, formats=["json"]))
-    assert "feed.xsl" not in result.files
+            assert not list(tree.getroot().itersiblings(preceding=True)), path
+            assert b"xml-stylesheet" not in data
+            assert path.rpartition(".")[0] + ".html" in examples_build.files or "archive/" in path
+    assert not [p for p in examples_build.files if p.endswith(".xsl")]
 
 
 # What real clients read is what we meant.

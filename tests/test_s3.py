@@ -206,7 +206,8 @@ def test_objects_go_up_archive_pages_first_and_the_index_and_manifest_last(site:
     assert order[0] == order[-1] == PUBLISHED
     stages = [stage(path) for path in order[1:-1]]
     assert stages == sorted(stages)
-    assert order.index("feed.xsl") < order.index("feeds.opml") < order.index("index.html")
+    assert order.index("all.rss") < order.index("all.html") < order.index("feeds.opml")
+    assert order.index("feeds.opml") < order.index("index.html")
     assert set(order[1:-1]) == set(site.files())
 
 
@@ -284,9 +285,7 @@ def test_hubs_are_pinged_for_the_uploaded_feeds_only(site: Site) -> None:
         assert code == 0, err
         feeds = {p for p in uploaded(out) if not p.startswith("archive/") and "." in p}
         expected = sorted(
-            "https://example.org/feeds/" + p
-            for p in feeds
-            if not p.endswith((".html", ".opml", ".xsl"))
+            "https://example.org/feeds/" + p for p in feeds if not p.endswith((".html", ".opml"))
         )
         assert hub.urls() == expected
         assert "https://example.org/feeds/topics/space.atom" not in expected
@@ -376,7 +375,7 @@ def test_s3_publish_after_killed_publish_restores_older_build_or_a_newer_one(sit
         partly = site.files()
         assert publish_killed_at_put(site, rng.randint(10, 80)) == -signal.SIGKILL
         stored = site.stored()
-        assert any(stored.get(p) == partly[p] for p in partly if p != "feed.xsl")
+        assert any(stored.get(p) == partly[p] for p in partly)
 
         retitle(site, first if back else third)
         site.build()

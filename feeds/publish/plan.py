@@ -143,8 +143,8 @@ class Destination(Protocol):
 @dataclass(frozen=True, slots=True)
 class Plan:
     stages: tuple[tuple[Upload, ...], ...]
-    """The uploads, stage by stage: archive pages, subscription documents, feed.xsl, OPMLs,
-    the index."""
+    """The uploads, stage by stage: archive pages, subscription documents, the feeds' HTML
+    pages, OPMLs, the index."""
     unchanged: tuple[str, ...]
     deletions: tuple[str, ...]
     """Objects of earlier publishes that this output no longer has (with ``--delete``)."""

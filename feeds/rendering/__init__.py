@@ -14,12 +14,12 @@ from feeds.layout import (
     INDEX,
     MEDIA_TYPES,
     OPML,
-    STYLESHEET,
     feed_path,
     grouping_opml,
+    page_path,
 )
 from feeds.model import Entry, Feed, FeedInfo
-from feeds.rendering import atom, index, jsonfeed, opml, rss, stylesheet
+from feeds.rendering import atom, index, jsonfeed, opml, page, rss
 from feeds.settings import Settings
 
 
@@ -41,24 +41,31 @@ FORMATS = {
     )
 }
 
+# An entry's HTML views, rendered with its items in the formats and kept with them: its card on
+# its feed's page and its headline on the index. Fragments hold them after the formats' items.
+VIEWS: tuple[Callable[[Entry], bytes], ...] = (page.card, page.headline)
+CARD, HEADLINE = -2, -1
+# The newest entries the index shows.
+HEADLINES = 10
+
+SiteDocument = Callable[[Sequence[FeedInfo], Settings, Sequence[bytes]], bytes]
+"""A document about the feed set, from the subscription documents and the site's newest
+entries (:data:`HEADLINE` views)."""
+
 # Documents about the whole feed set, rendered after the feeds they point to.
-SITE_DOCUMENTS: dict[str, Callable[[Sequence[FeedInfo], Settings], bytes]] = {
+SITE_DOCUMENTS: dict[str, SiteDocument] = {
     INDEX: index.render,
     OPML: opml.render,
 }
 
 
-def site_documents(
-    settings: Settings,
-) -> dict[str, Callable[[Sequence[FeedInfo], Settings], bytes]]:
-    """Every document about the feed set that ``settings`` build: the stylesheet the RSS and
-    Atom feeds point to, an OPML for each grouping with a folder, then :data:`SITE_DOCUMENTS`.
+def site_documents(settings: Settings) -> dict[str, SiteDocument]:
+    """Every document about the feed set that ``settings`` build: an OPML for each grouping
+    with a folder, then :data:`SITE_DOCUMENTS`.
 
     A grouping's OPML is written even while it has no feeds, so its URL stays valid.
     """
-    documents: dict[str, Callable[[Sequence[FeedInfo], Settings], bytes]] = {}
-    if any(fmt in stylesheet.STYLED for fmt in settings.formats):
-        documents[STYLESHEET] = stylesheet.render
+    documents: dict[str, SiteDocument] = {}
     for grouping in GROUPINGS:
         if grouping.folder and grouping.name in settings.groupings:
             documents[grouping_opml(grouping.folder)] = opml.render_grouping(grouping.name)
@@ -75,17 +82,20 @@ SEPARATOR = 2
 
 
 Fragments = tuple[bytes, ...]
-"""An entry rendered in each of the settings' formats, in ``settings.formats`` order."""
+"""An entry rendered in each of the settings' formats, in ``settings.formats`` order, then in
+each of its :data:`VIEWS`."""
 
 
 def render_entry(entry: Entry, settings: Settings) -> Fragments:
     html = entry_html(entry)
-    return tuple(FORMATS[fmt].item(entry, html) for fmt in settings.formats)
+    items = tuple(FORMATS[fmt].item(entry, html) for fmt in settings.formats)
+    return items + tuple(view(entry) for view in VIEWS)
 
 
 def measure(fragments: Fragments) -> int:
-    """The bytes an entry adds to a document in the largest of its formats."""
-    return max(len(fragment) for fragment in fragments) + SEPARATOR
+    """The bytes an entry adds to a document in the largest of its formats (the byte budget
+    is the feed documents'; the HTML views are in no feed document)."""
+    return max(len(fragment) for fragment in fragments[: -len(VIEWS)]) + SEPARATOR
 
 
 def subscriptions(feeds: Sequence[Plan]) -> list[Plan]:
@@ -100,7 +110,8 @@ def render_all(
     only: Container[str] | None = None,
     fragments: Callable[[Plan], Sequence[Fragments] | None] | None = None,
 ) -> Iterator[tuple[str, bytes]]:
-    """Every output file and its path in the output folder, feeds first, then the index and OPML.
+    """Every output file and its path in the output folder: each document in every format and,
+    for a subscription document, the feed's HTML page; then the index and OPMLs.
 
     ``fragments`` gives a document's entries already rendered (from the build cache), when it
     can; otherwise ``load`` turns the item of ``feeds`` into a :class:`Feed` with its entries,
@@ -126,13 +137,33 @@ def render_all(
                 parts.append(rendered)
         for n, fmt in enumerate(formats):
             yield feed_path(info, fmt.name), fmt.render(info, settings, [p[n] for p in parts])
+        if not info.paging.archive:
+            yield page_path(info), page.render(info, settings, [p[CARD] for p in parts])
         for article in info.ids:
             remaining[article] -= 1
             if not remaining[article]:
                 cache.pop(article, None)
     listed = subscriptions(feeds)
+    headlines = newest(listed, settings, load, fragments)
     for path, render in site_documents(settings).items():
-        yield path, render(listed, settings)
+        yield path, render(listed, settings, headlines)
+
+
+def newest(
+    feeds: Sequence[Plan],
+    settings: Settings,
+    load: Callable[[Plan], Feed],
+    fragments: Callable[[Plan], Sequence[Fragments] | None] | None,
+) -> list[bytes]:
+    """The headlines of the site's :data:`HEADLINES` newest entries, from the feed of every
+    entry (none when that feed is not built)."""
+    front = next((feed for feed in feeds if feed.grouping == "all"), None)
+    if front is None:
+        return []
+    parts = fragments(front) if fragments is not None else None
+    if parts is None:
+        parts = [render_entry(entry, settings) for entry in load(front).entries[:HEADLINES]]
+    return [p[HEADLINE] for p in parts[:HEADLINES]]
 
 
 def render_feeds(feeds: Sequence[Feed], settings: Settings) -> dict[str, bytes]:

@@ -8,23 +8,21 @@ from feeds import GENERATOR
 from feeds.dates import rfc3339
 from feeds.layout import (
     MEDIA_TYPES,
-    feed_path,
     feed_url,
     history_links,
     hubs,
-    stylesheet_href,
     subscription_url,
 )
 from feeds.model import Author, Entry, FeedInfo
 from feeds.rendering.rss import history_marks, thumbnail
 from feeds.rendering.xml import (
+    DECLARATION,
     attr,
     cdata,
     document,
     escape_attr,
     escape_text,
     leaf,
-    prolog,
 )
 from feeds.settings import Settings
 
@@ -42,7 +40,7 @@ _GENERATOR = "  " + leaf("generator", GENERATOR, escape_text)
 def render(feed: FeedInfo, settings: Settings, fragments: Sequence[bytes]) -> bytes:
     """The feed, with its entries' ``fragments`` (from :func:`item`) in order."""
     head = [
-        prolog(stylesheet_href(feed_path(feed, "atom"))),
+        DECLARATION,
         f"<feed{_NAMESPACES}{attr('xml:lang', settings.language)}>",
         # Archive pages are documents of the same feed (RFC 5005), so they share its id.
         "  " + leaf("id", subscription_url(settings, feed, "atom"), escape_text),

@@ -1,36 +1,63 @@
-"""``index.html``: a readable page listing every feed, with autodiscovery links."""
+"""``index.html``: the site's front page. What a feed is and how to subscribe, the newest
+entries, then every feed by grouping (sorted by name), each linking to its page and documents.
+
+Complete without script and readable 375 px wide. Two small scripts improve it where they run: a
+box that filters the feeds by name (hidden without script, for sites of hundreds of feeds) and
+Subscribe links that copy the feed's address instead of opening its page.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
 
-from feeds.dates import rfc3339
 from feeds.groupings import GROUPINGS
-from feeds.layout import MEDIA_TYPES, OPML, feed_path, feed_url, grouping_opml
+from feeds.layout import (
+    FOLDERS,
+    MEDIA_TYPES,
+    OPML,
+    feed_path,
+    feed_url,
+    grouping_opml,
+    page_path,
+)
 from feeds.model import FeedInfo
+from feeds.rendering.html import (
+    LABELS,
+    WHAT_A_FEED_IS,
+    alternates,
+    count,
+    escape,
+    feed_name,
+    head,
+)
 from feeds.settings import Settings
+from feeds.text import fold
 
-LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
-# The format a Subscribe button gives: the one every reader takes, as in the OPML.
+# The format a Subscribe button copies: the one every reader takes, as in the OPML.
 _PREFERENCE = ("rss", "atom", "json")
-_STYLE = """\
-body { font: 16px/1.5 system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; padding: 0 1rem;
-       color: #1b1b1b; background: #fff; }
-h1 { margin-bottom: 0.25rem; }
-table { border-collapse: collapse; width: 100%; margin-bottom: 2rem; }
-th, td { text-align: left; padding: 0.35rem 0.6rem; border-bottom: 1px solid #ddd; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; }
-a { color: #0645ad; }
-a.subscribe { display: inline-block; padding: 0.1rem 0.6rem; border: 1px solid #0645ad;
-              border-radius: 4px; text-decoration: none; white-space: nowrap; }
-@media (prefers-color-scheme: dark) {
-  body { color: #e8e8e8; background: #161616; } a { color: #8ab4f8; } th, td { border-color: #333; }
-  a.subscribe { border-color: #8ab4f8; }
-}"""
-# Subscribe links open the feed (whose page says how to subscribe); with scripts they copy its
-# URL instead: the Clipboard API, else a selected text area and execCommand (plain http pages,
-# older browsers), else they stay links.
+FILTER_SCRIPT = """\
+const find = document.getElementById("find");
+const filter = document.getElementById("filter");
+const found = document.getElementById("found");
+const rows = Array.from(document.querySelectorAll("ul.feeds > li"),
+  (row) => [row, row.querySelector("a.name").textContent.toLowerCase()]);
+const sections = document.querySelectorAll("section.feeds");
+find.hidden = false;
+filter.addEventListener("input", () => {
+  const words = filter.value.toLowerCase().split(/\\s+/).filter(Boolean);
+  let shown = 0;
+  for (const [row, name] of rows) {
+    row.hidden = !words.every((word) => name.includes(word));
+    shown += row.hidden ? 0 : 1;
+  }
+  for (const section of sections) {
+    section.hidden = !section.querySelector("ul.feeds > li:not([hidden])");
+  }
+  found.textContent = words.length ? `${shown} of ${rows.length} feeds` : "";
+});"""
+# Subscribe links open the feed's page (which shows its addresses); with scripts they copy the
+# feed's URL instead: the Clipboard API, else a selected text area and execCommand (plain http
+# pages, older browsers), else they stay links.
 SUBSCRIBE_SCRIPT = """\
 function copyByCommand(text) {
   const box = document.createElement("textarea");
@@ -61,78 +88,90 @@ for (const link of document.querySelectorAll("a.subscribe")) {
 }"""
 
 
-def render(feeds: Sequence[FeedInfo], settings: Settings) -> bytes:
-    formats = settings.formats
+def render(feeds: Sequence[FeedInfo], settings: Settings, headlines: Sequence[bytes] = ()) -> bytes:
+    """The index of ``feeds`` (subscription documents), with the ``headlines`` of the site's
+    newest entries."""
+    front = next((feed for feed in feeds if feed.grouping == "all"), None)
+    # Custom feeds in the order the settings give them; the others by name.
+    given = {f"{FOLDERS['custom']}/{c.slug}": n for n, c in enumerate(settings.custom_feeds)}
     title = escape(settings.title)
-    head = [
-        "<!DOCTYPE html>",
-        f'<html lang="{escape(settings.language)}">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{title}</title>",
+    top = [
+        *head(
+            settings.title,
+            settings,
+            alternates(front, settings) if front else (),
+            body='<body class="wide">',
+        ),
+        f"<h1>{title}</h1>",
     ]
-    for feed in feeds:
-        if feed.grouping == "all":
-            head.extend(
-                f'<link rel="alternate" type="{MEDIA_TYPES[fmt]}" title="{escape(feed.title)}'
-                f' ({LABELS[fmt]})" href="{escape(feed_url(settings, feed, fmt))}">'
-                for fmt in formats
-            )
-    head += [f"<style>\n{_STYLE}\n</style>", "</head>", "<body>", f"<h1>{title}</h1>"]
     if settings.description:
-        head.append(f"<p>{escape(settings.description)}</p>")
-    head.append(
-        f'<p>{len(feeds)} feeds. Subscribe to all of them at once with <a href="{OPML}">'
-        f"{OPML}</a> (OPML).</p>"
-    )
-    body: list[str] = []
+        top.append(f"<p>{escape(settings.description)}</p>")
+    top += [
+        '<p class="box" id="about">',
+        f"{WHAT_A_FEED_IS} To subscribe, open a feed's page and copy its address into your"
+        " feed reader, or press Subscribe to copy it here. To follow all"
+        f' {count(len(feeds), "feed")} at once, import <a href="{OPML}">{OPML}</a> (OPML)'
+        " into your reader.</p>",
+    ]
+    latest: list[bytes] = []
+    if headlines:
+        top += ['<section id="latest">', "<h2>Latest entries</h2>", '<ol class="plain headlines">']
+        latest = list(headlines)
+        more = f'<p><a href="{page_path(front)}">Every entry</a></p>' if front else ""
+        tail = ["</ol>", more, "</section>"]
+    else:
+        tail = []
+    tail += [
+        '<div id="find" hidden>',
+        '<h2><label for="filter">Find a feed</label></h2>',
+        f'<input type="search" id="filter" placeholder="Type part of a name ({len(feeds)} feeds)"'
+        ' autocomplete="off">',
+        '<p class="meta" id="found" aria-live="polite"></p>',
+        "</div>",
+    ]
     for grouping in GROUPINGS:
-        rows = [_row(f, settings) for f in feeds if f.grouping == grouping.name]
-        if not rows:
+        chosen = [f for f in feeds if f.grouping == grouping.name]
+        if not chosen:
             continue
-        body += [
-            f'<section id="{escape(grouping.name)}">',
+        chosen.sort(key=lambda f: (given.get(f.path, 0), fold(f.name), f.path))
+        tail += [
+            f'<section id="{escape(grouping.name)}" class="feeds">',
             f"<h2>{escape(grouping.label)}</h2>",
         ]
         if grouping.folder:
             opml = grouping_opml(grouping.folder)
-            body.append(
-                f'<p>Subscribe to every feed of this section with <a class="opml" href="{opml}">'
-                f"{opml}</a> (OPML).</p>"
+            tail.append(
+                f'<p class="meta">All {count(len(chosen), "feed")} of this section for a reader:'
+                f' <a class="opml" href="{opml}">{opml}</a> (OPML)</p>'
             )
-        body += [
-            "<table>",
-            '<thead><tr><th scope="col">Feed</th><th scope="col">Entries</th>'
-            '<th scope="col">Updated (UTC)</th><th scope="col">Formats</th>'
-            '<th scope="col">Subscribe</th></tr></thead>',
-            "<tbody>",
-            *rows,
-            "</tbody>",
-            "</table>",
-            "</section>",
-        ]
-    tail = [f"<script>\n{SUBSCRIBE_SCRIPT}\n</script>", "</body>", "</html>", ""]
-    return "\n".join(head + body + tail).encode("utf-8")
+        tail += ['<ul class="plain feeds">', *(_row(f, settings) for f in chosen), "</ul>"]
+        tail.append("</section>")
+    tail += [
+        f"<script>\n{FILTER_SCRIPT}\n{SUBSCRIBE_SCRIPT}\n</script>",
+        "</body>",
+        "</html>",
+        "",
+    ]
+    return b"\n".join(["\n".join(top).encode("utf-8"), *latest, "\n".join(tail).encode("utf-8")])
 
 
 def _row(feed: FeedInfo, settings: Settings) -> str:
     formats = settings.formats
-    name = escape(feed.name or feed.title)
-    count = str(feed.size)
-    if feed.total > feed.size:
-        count += f" of {feed.total}"
-    updated = rfc3339(feed.updated).replace("T", " ").removesuffix("Z") if feed.size else "–"
+    name = escape(feed_name(feed))
+    page = escape(page_path(feed))
+    about = count(feed.total, "entry")
+    if feed.size:
+        about += f" · newest <time>{feed.updated.date().isoformat()}</time>"
     links = " · ".join(
         f'<a href="{escape(feed_path(feed, fmt))}" type="{MEDIA_TYPES[fmt]}">{LABELS[fmt]}</a>'
         for fmt in formats
     )
     fmt = next(f for f in _PREFERENCE if f in formats)
     subscribe = (
-        f'<a class="subscribe" href="{escape(feed_path(feed, fmt))}"'
-        f' data-url="{escape(feed_url(settings, feed, fmt))}">Subscribe</a>'
+        f'<a class="subscribe" href="{page}" data-url="{escape(feed_url(settings, feed, fmt))}">'
+        "Subscribe</a>"
     )
     return (
-        f'<tr><td>{name}</td><td class="n">{count}</td><td>{updated}</td><td>{links}</td>'
-        f"<td>{subscribe}</td></tr>"
+        f'<li><a class="name" href="{page}">{name}</a> <span class="meta">{about}</span>'
+        f"{links} {subscribe}</li>"
     )

@@ -16,7 +16,7 @@ from feeds.settings import Settings
 _PREFERENCE = ("rss", "atom", "json")
 
 
-def render(feeds: Sequence[FeedInfo], settings: Settings) -> bytes:
+def render(feeds: Sequence[FeedInfo], settings: Settings, headlines: Sequence[bytes] = ()) -> bytes:
     fmt = next(f for f in _PREFERENCE if f in settings.formats)
     sections: list[Element] = []
     for grouping in GROUPINGS:
@@ -28,10 +28,12 @@ def render(feeds: Sequence[FeedInfo], settings: Settings) -> bytes:
     return _document(settings.title, feeds, sections, settings)
 
 
-def render_grouping(name: str) -> Callable[[Sequence[FeedInfo], Settings], bytes]:
+def render_grouping(name: str) -> Callable[[Sequence[FeedInfo], Settings, Sequence[bytes]], bytes]:
     """The OPML of one grouping's feeds only (``topics.opml``)."""
 
-    def render(feeds: Sequence[FeedInfo], settings: Settings) -> bytes:
+    def render(
+        feeds: Sequence[FeedInfo], settings: Settings, headlines: Sequence[bytes] = ()
+    ) -> bytes:
         fmt = next(f for f in _PREFERENCE if f in settings.formats)
         chosen = [f for f in feeds if f.grouping == name]
         label = next(g.label for g in GROUPINGS if g.name == name)

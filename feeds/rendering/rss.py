@@ -17,14 +17,13 @@ from feeds import GENERATOR
 from feeds.dates import rfc822
 from feeds.layout import (
     MEDIA_TYPES,
-    feed_path,
     feed_url,
     history_links,
     hubs,
-    stylesheet_href,
 )
 from feeds.model import Entry, FeedInfo, Image, Paging
 from feeds.rendering.xml import (
+    DECLARATION,
     attr,
     cdata,
     document,
@@ -32,7 +31,6 @@ from feeds.rendering.xml import (
     escape_hex,
     escape_text,
     leaf,
-    prolog,
 )
 from feeds.settings import Settings
 
@@ -54,7 +52,7 @@ _DOCS = "    <docs>https://www.rssboard.org/rss-specification</docs>"
 def render(feed: FeedInfo, settings: Settings, fragments: Sequence[bytes]) -> bytes:
     """The feed, with its entries' ``fragments`` (from :func:`item`) in order."""
     head = [
-        prolog(stylesheet_href(feed_path(feed, "rss"))),
+        DECLARATION,
         _OPEN,
         "  <channel>",
         "    " + leaf("title", feed.title, escape_hex),

@@ -50,12 +50,6 @@ def serialize(root: Element) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def prolog(stylesheet: str) -> str:
-    """The XML declaration and the processing instruction of the XSL stylesheet at the href
-    ``stylesheet``, which browsers show a feed with."""
-    return f'{DECLARATION}\n<?xml-stylesheet type="text/xsl" href="{escape_attr(stylesheet)}"?>'
-
-
 def document(head: Sequence[str], fragments: Sequence[bytes], tail: bytes) -> bytes:
     """A feed document: the lines of ``head``, the entries' ``fragments`` a line each, then
     ``tail`` (the closing lines, with the final newline).

@@ -19,8 +19,8 @@ from feeds.layout import INDEX, content_type
 
 # Below this size the gzip header costs more than it saves.
 MIN_COMPRESS = 1024
-# Chromium shows application/rss+xml and application/atom+xml as plain text, which would hide
-# the feed's browser view (feed.xsl); browsers that ask for HTML get the same bytes as XML.
+# Chromium shows application/rss+xml and application/atom+xml as plain text; browsers that ask
+# for HTML get the same bytes as XML, shown as an XML tree (the feed's HTML page is its view).
 STYLED = (".rss", ".atom")
 BROWSER_TYPE = b"application/xml; charset=utf-8"
 Headers = tuple[tuple[bytes, bytes], ...]
