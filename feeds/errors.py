@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -76,6 +77,10 @@ class StoreError(FeedsError):
     """A generation of the store cannot be read; the reader keeps what it had."""
 
 
+DUPLICATES = "duplicates"
+"""The kind of the warnings of records whose article a newer record has (see :class:`Problem`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """A warning about a record that is still published (a dropped image, a truncated excerpt)."""
@@ -83,9 +88,17 @@ class Problem:
     path: str
     field: str
     reason: str
+    kind: str = ""
+    """What a summary of many counts it as (``duplicates``); by default, its field's warnings."""
 
     def __str__(self) -> str:
         return f"{self.path}: {self.field}: {self.reason}"
+
+    @property
+    def family(self) -> str:
+        """The warnings it is counted with when there are many: ``duplicates``, or ``warnings on
+        images[].url`` (every image's URL)."""
+        return self.kind or "warnings on " + re.sub(r"\[\d+\]", "[]", self.field)
 
 
 def short_repr(value: object, limit: int = 80) -> str:

@@ -4,10 +4,11 @@ folder's lock and puts the staged files in place."""
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 from feeds.grouping import FeedPlan
 from feeds.model import Feed
@@ -38,6 +39,8 @@ class Work:
         self.reopen = reopen
         self.folder = folder
         self.parts = parts
+        self.staged: Any = None
+        """How many documents the children staged, in memory they share with the parent."""
 
 
 # Read by the forked children, which inherit it in memory.
@@ -61,21 +64,41 @@ def _stage_part(index: int) -> tuple[list[str], list[str]]:
             except OSError as e:
                 raise failure(e, work.folder) from None
             (written if staged else unchanged).append(path)
+            with work.staged.get_lock():
+                work.staged.value += 1
     return written, unchanged
 
 
 def stage_in_parallel(
     work: Work, writer: OutputWriter, workers: int, done: Callable[[int], None] | None
 ) -> None:
-    """Stage the feeds of ``work.parts`` in ``workers`` forked processes, counted by ``writer``."""
+    """Stage the feeds of ``work.parts`` in ``workers`` forked processes, counted by ``writer``;
+    ``done(n)`` is told every tenth of a second how many more documents were staged."""
     global _WORK
+    context = get_context("fork")
+    work.staged = context.Value("q", 0)
     _WORK = work
     try:
-        context = get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=orphan_guard) as pool:
-            for n, (written, unchanged) in enumerate(pool.map(_stage_part, range(len(work.parts)))):
+        # Leaving the block terminates the children (a Ctrl-C, a failed part): none is left
+        # writing into the folder once the writer cleans it up.
+        with context.Pool(workers, initializer=orphan_guard) as pool:
+            results = pool.imap_unordered(_stage_part, range(len(work.parts)))
+            told = 0
+            for _ in work.parts:
+                while True:
+                    try:
+                        written, unchanged = results.next(timeout=0.1)
+                        break
+                    except multiprocessing.TimeoutError:
+                        told = _tell(work, told, done)
                 writer.merge(written, unchanged)
-                if done is not None:
-                    done(len(work.parts[n]) * len(work.settings.formats))
+                told = _tell(work, told, done)
     finally:
         _WORK = None
+
+
+def _tell(work: Work, told: int, done: Callable[[int], None] | None) -> int:
+    staged = int(work.staged.value)
+    if done is not None and staged > told:
+        done(staged - told)
+    return staged
