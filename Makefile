@@ -1,45 +1,57 @@
-# Everything runs in .venv, created from pyproject.toml on first use.
+# Everything runs in .venv, created from pyproject.toml on first use. make build, serve and
+# check install only what feeds needs to run (pip install -e .); the targets that test, lint or
+# measure add the development tools (the dev extra) on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+RUN := $(VENV)/.installed-run
+DEV := $(VENV)/.installed-dev
 
-.PHONY: build serve test quick lint check golden validate browser nginx validator bench bench-serve clean
+.PHONY: build serve test quick lint check docs golden validate browser nginx validator bench bench-serve clean
 
-$(STAMP): pyproject.toml
+$(RUN): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $(RUN)
+
+# The dev extra is a superset of what feeds needs, so it brings $(RUN) up to date too.
+$(DEV): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(RUN) $(DEV)
 
 ## build: build the example records into output/
-build: $(STAMP)
+build: $(RUN)
 	$(BIN)/feeds build --settings settings.yaml
 
 ## serve: serve the example records on http://127.0.0.1:8000/, rebuilt when they change
-serve: $(STAMP)
+serve: $(RUN)
 	$(BIN)/feeds serve --settings settings.yaml --base-url http://127.0.0.1:8000/
 
 ## test: lint, type-check and run the whole test suite (installs Debian's chromium and nginx if it can)
-test: $(STAMP) lint browser nginx validator
+test: $(DEV) lint browser nginx validator
 	$(BIN)/pytest
 
 ## quick: the edit loop (under a minute): every test but the slow and the external ones
-quick: $(STAMP)
+quick: $(DEV)
 	$(BIN)/pytest -m 'not slow and not external'
 
 ## lint: ruff (lint and format check) and mypy --strict
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check feeds tests bench
 	$(BIN)/ruff format --check feeds tests bench
 	$(BIN)/mypy
 
 ## check: check settings and records without writing
-check: $(STAMP)
+check: $(RUN)
 	$(BIN)/feeds check --settings settings.yaml
 
+## docs: regenerate the command and settings references in docs/ from the parser and the settings table
+docs: $(RUN)
+	$(BIN)/python -m feeds.docs
+
 ## golden: regenerate the golden files in tests/data/golden (and output/) after an intended change
-golden: $(STAMP) build
+golden: $(DEV) build
 	$(BIN)/python -m tests.golden
 
 ## validate: run the independent validator kit from ../shared on output/
@@ -72,12 +84,12 @@ validator:
 ## bench: every build target of issue 12 at 100k records, and 300k for growth (writes bench/RESULTS.md; 30-40 minutes)
 # A quick check of the bench itself: make bench BENCH_ARGS='--sizes 5000 --runs 1 --big 0 --results /tmp/bench.md'
 BENCH_ARGS ?=
-bench: $(STAMP)
+bench: $(DEV)
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python bench/build.py $(BENCH_ARGS)
 
 ## bench-serve: requests/s and p99 of feeds serve vs nginx, with wrk (writes bench/RESULTS.md)
-bench-serve: $(STAMP)
+bench-serve: $(RUN)
 	bench/serve.sh
 
 clean:

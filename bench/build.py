@@ -4,7 +4,7 @@
 
 Records: a generated corpus (bench/corpus.py, seed 1, cached in /tmp/feeds-bench or
 $FEEDS_BENCH_DIR), copied into a scratch site for each size because some steps edit it.
-Settings: the README's defaults plus the example custom feeds of settings.yaml ("Top computing
+Settings: the defaults (docs/settings.md) plus the example custom feeds of settings.yaml ("Top computing
 stories" with its slug ``top-computing``, "Hot climate and energy news"), with
 ``base_url: https://example.org/feeds/``. The generated topics ("Climate grid 12") match neither
 custom feed, so both stay empty: they cost their filters, and (i) rewrites an empty feed.
@@ -215,9 +215,12 @@ def tree_rss(pid: int) -> int:
 def measure(command: list[str], allowed: tuple[int, ...] = (0,)) -> tuple[float, int, str]:
     """Wall seconds, peak tree PSS and standard output of ``command``, which must exit with
     one of ``allowed``."""
+    # As installed, Python keeps compiled modules: a shell that disables them
+    # (PYTHONDONTWRITEBYTECODE) would add every module's compilation to each short build.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=err)
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
         peak = 0
         while process.poll() is None:
             peak = max(peak, tree_rss(process.pid))
@@ -696,7 +699,7 @@ def write_results(
         f"Run `make bench` (`bench/build.py {options}`): {time.strftime('%Y-%m-%d')}, "
         f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
         f"load average {load:.1f} at the start, {minutes:.1f} minutes in all. Each row is "
-        f"{runs}: wall clock, and the peak sum of PSS of the process tree. The README's "
+        f"{runs}: wall clock, and the peak sum of PSS of the process tree. The "
         "default settings plus the example custom feeds; the steps and the targets (issue "
         "12's, set at 100,000 records) are defined in bench/build.py's docstring.",
         "",

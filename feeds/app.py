@@ -1,4 +1,4 @@
-"""The app's public entry points for ASGI servers, as the README names them:
+"""The app's public entry points for ASGI servers, as docs/deploying.md names them:
 ``uvicorn --factory feeds.app:from_environment`` and the workers' ``feeds.app:from_snapshot_dir``.
 The app itself is ``feeds/serve/app.py``."""
 

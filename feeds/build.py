@@ -16,20 +16,22 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from feeds.cache import Cache, FileState, ProblemRow, Report, State, guarded
+from feeds.cache import Cache, FileState, ProblemRow, Report, State, guarded, scan_digest
 from feeds.errors import DUPLICATES, FeedsError, Problem, RecordError
-from feeds.fanout import PARALLEL_MIN_FEEDS, Work, stage_in_parallel
 from feeds.freshness import damaged_outputs, output_stats, outputs_intact, state_of, summary_of
 from feeds.grouping import Accumulator, FeedPlan, Grouped
 from feeds.layout import EXTENSIONS, feed_path, is_archive_page, sealed_pages
 from feeds.model import Entry, Feed
 from feeds.progress import Progress
-from feeds.reading import available_cores, outcomes, process
 from feeds.records import Scan, scan_records
 from feeds.rendering import Fragments, render_all, site_documents
 from feeds.replan import Last, Members, Slot, catalog_of, members_of, replan
 from feeds.settings import Settings
 from feeds.writing import MANIFEST, OutputWriter, WriteReport
+
+# The process pools (reading.py, fanout.py: multiprocessing, concurrent.futures) are imported
+# in the functions that read or stage: a build with nothing to do, a cron job's usual case,
+# never needs them.
 
 
 @dataclass(slots=True, kw_only=True)
@@ -52,6 +54,8 @@ class Build:
     plans: tuple[FeedPlan, ...] = ()
     files: dict[str, bytes] = field(default_factory=dict)
     """Every document, when :func:`build` rendered them in memory."""
+    skipped: dict[str, int] = field(default_factory=dict)
+    """Files in the records folder that are not records, by kind (see :class:`Scan`)."""
 
     def expected(self) -> set[str]:
         """Every file this build's output folder holds."""
@@ -77,6 +81,8 @@ class Build:
         phase and the documents as they are staged and put in place."""
         if self.untouched():
             return WriteReport((), tuple(sorted(self.expected())), ())
+        from feeds.reading import available_cores
+
         with OutputWriter(folder, self.expected()) as writer:
             self._stage(writer, workers or available_cores(), progress)
             return writer.finish(self.expected(), progress=progress)
@@ -160,6 +166,8 @@ class Built(Build):
 
     def _stage(self, writer: OutputWriter, workers: int, progress: Progress | None) -> None:
         """Feeds on every core when there are many, then the index and the OPMLs."""
+        from feeds.fanout import PARALLEL_MIN_FEEDS, Work, stage_in_parallel
+
         plans = [p for p in self.plans if self.dirty is None or p.path in self.dirty]
         if progress is not None and self.cache is not None and not self.files_saved:
             progress.phase("caching what was read")
@@ -255,20 +263,20 @@ def run(
     if progress is not None:
         progress.phase("finding records")
     scan = scan_records(folder)
-    stats = {rel: (size, mtime) for rel, size, mtime in scan.files}
-    state = cache.quick_state() if cache is not None else State()
+    scanned = scan_digest(scan.files)
     retitled = cache.retitled(settings) if cache is not None else set()
-    if (
-        cache is not None
-        and stats == state.stats
-        and not retitled
-        and outputs_intact(settings, state.report)
-    ):
-        return _unchanged(settings, scan, cache)
+    if cache is not None and not retitled and scanned == cache.scanned():
+        report = cache.report()
+        if report is not None and outputs_intact(settings, report):
+            return _unchanged(settings, scan, cache, report)
+    from feeds.reading import outcomes, process
+
+    stats = {rel: (size, mtime) for rel, size, mtime in scan.files}
+    state = State()
     if cache is not None:
         if progress is not None:
             progress.phase("loading the build cache")
-        state = cache.full_state(state)
+        state = cache.full_state(cache.quick_state())
     last_stats = state.stats if state.files else {}
     changed = [rel for rel, stat in stats.items() if last_stats.get(rel) != stat]
     removed = state.files.keys() - stats.keys()
@@ -374,6 +382,7 @@ def run(
         settings=settings,
         plans=tuple(grouped.plans),
         records=len(stats) + len(scan.errors),
+        skipped=scan.skipped,
         published=grouped.published,
         drafts=drafts,
         duplicates=len(grouped.duplicates),
@@ -383,7 +392,7 @@ def run(
         dirty=dirty,
         cache=cache,
         signatures=signatures,
-        state=State(stats=stats, files=files, report=report),
+        state=State(stats=stats, scanned=scanned, files=files, report=report),
         memory=memory,
         kept=kept,
         members=members,
@@ -409,10 +418,9 @@ def _problems(
     return rejected, warnings
 
 
-def _unchanged(settings: Settings, scan: Scan, cache: Cache) -> Unchanged:
+def _unchanged(settings: Settings, scan: Scan, cache: Cache, report: Report) -> Unchanged:
     """Nothing changed since the last build: report it again, render nothing."""
-    state = cache.quick_state()
-    report = state.report
+    state = State(report=report)
     rejected, warnings = _problems(settings.records, report.problems, scan)
     warnings.extend(
         Problem(path, "webUrl", reason, DUPLICATES) for path, reason in report.duplicates
@@ -421,6 +429,7 @@ def _unchanged(settings: Settings, scan: Scan, cache: Cache) -> Unchanged:
     return Unchanged(
         settings=settings,
         records=len(scan.files) + len(scan.errors),
+        skipped=scan.skipped,
         published=report.published,
         drafts=report.drafts,
         duplicates=report.entries - report.published,

@@ -25,7 +25,7 @@ from feeds.errors import (
 from feeds.layout import INDEX
 from feeds.progress import BuildProgress
 from feeds.publish.pinged import forget, remember, to_ping
-from feeds.publish.websub import ping
+from feeds.records import SUFFIXES, has_records, scan_records, skipped_kinds
 from feeds.rendering import site_documents
 from feeds.settings import DEFAULT_FILE, Settings, load_settings
 from feeds.writing import NEW_OUTPUT, WriteReport, clean_output, locked
@@ -101,6 +101,13 @@ EXIT_CODES: dict[str, tuple[tuple[int, str], ...]] = {
             3,
             "some objects were not published (each named on stderr); the previous ones stay "
             "readable and the next feeds publish finishes the job",
+        ),
+    ),
+    "init": (
+        (0, "the site was started: run feeds build in DIR"),
+        (
+            2,
+            "a file it would write is already there, or DIR cannot be written; nothing was written",
         ),
     ),
     "fetch": (
@@ -183,6 +190,7 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"feeds {__version__}")
     commands = top.add_subparsers(dest="command", metavar="COMMAND")
 
+    _init_command(commands)
     b = commands.add_parser(
         "build",
         help="build the feeds into the output folder",
@@ -319,6 +327,41 @@ def parser() -> argparse.ArgumentParser:
         command.epilog = (command.epilog or "") + exit_status(name)
         command.formatter_class = argparse.RawDescriptionHelpFormatter
     return top
+
+
+def _init_command(commands: argparse._SubParsersAction[_Parser]) -> None:
+    i = commands.add_parser(
+        "init",
+        help="start a site: settings.yaml, an example record and a .gitignore",
+        description=(
+            "Start a site in DIR (made if missing): a commented settings.yaml, records/ with "
+            "one example record, and a .gitignore for the output folder and the build cache. "
+            "Files that are already there are never overwritten."
+        ),
+    )
+    i.add_argument(
+        "dir",
+        metavar="DIR",
+        type=Path,
+        nargs="?",
+        default=Path("."),
+        help="the folder to start the site in (default: the current folder)",
+    )
+    i.set_defaults(run=run_init)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    import shlex
+
+    from feeds.init import start_site
+
+    started = start_site(args.dir)
+    print(f"feeds init: wrote {', '.join(str(path) for path in started.written)}")
+    if not started.example:
+        print(f"feeds init: {args.dir / 'records'} already holds files: no example record added")
+    go = "" if args.dir == Path(".") else f"cd {shlex.quote(str(args.dir))} && "
+    print(f"next: {go}feeds build, then open output/index.html (or run feeds serve)")
+    return EXIT_OK
 
 
 def _publish_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -558,7 +601,26 @@ def _records_summary(result: Build) -> str:
     return (
         f"{result.records} records read, {result.published} published, "
         f"{result.drafts} unpublished, {result.duplicates} duplicates, "
-        f"{len(result.rejected)} rejected"
+        f"{len(result.rejected)} rejected{_skipped(result.skipped)}"
+    )
+
+
+def _skipped(skipped: dict[str, int]) -> str:
+    """``, 2 files skipped (not records: .markdown, .json)``, or "" when there are none."""
+    count = sum(skipped.values())
+    if not count:
+        return ""
+    files = "1 file" if count == 1 else f"{count} files"
+    return f", {files} skipped (not records: {skipped_kinds(skipped)})"
+
+
+def _no_records(settings: Settings, then: str = "nothing was written") -> FeedsError:
+    """The error of a records folder without a record: building it would publish an empty site
+    (and on a site already published, empty every feed)."""
+    skipped = scan_records(settings.records).skipped
+    return FeedsError(
+        f"no records in {display(settings.records)}/: record files end in "
+        f"{', '.join(SUFFIXES[:-1])} or {SUFFIXES[-1]}{_skipped(skipped)}; {then}"
     )
 
 
@@ -576,6 +638,8 @@ def run_build(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if not settings.records.is_dir():  # before the lock, which makes the output folder
         raise FeedsError(f"records folder not found: {display(settings.records)}")
+    if not has_records(settings.records):
+        raise _no_records(settings)
     with locked(settings.output):
         result, written = _build_and_write(settings, args)
     seconds = time.perf_counter() - started
@@ -635,6 +699,8 @@ def run_ping(args: argparse.Namespace) -> int:
 
 def _ping(settings: Settings, status: int, *, timeout: float, retries: int, strict: bool) -> int:
     """Ping the hubs about the changed feeds; ``status`` unless ``strict`` and one failed."""
+    from feeds.publish.websub import ping  # http.client: only for the commands that ping
+
     if not settings.hubs:
         print("feeds ping: no hubs set (setting hubs), nothing to ping")
         return status
@@ -659,6 +725,8 @@ def _ping(settings: Settings, status: int, *, timeout: float, retries: int, stri
 def run_check(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     settings = _settings(args)
+    if settings.records.is_dir() and not has_records(settings.records):
+        raise _no_records(settings)
     with BuildProgress(enabled=sys.stderr.isatty()) as progress:
         result = run(settings, progress=progress)
     _report(result, "check", verbose=args.verbose)
@@ -714,6 +782,9 @@ def run_serve(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if not settings.records.is_dir():
         raise FeedsError(f"records folder not found: {display(settings.records)}")
+    if not has_records(settings.records):  # served as they come: serve watches the folder
+        empty = _no_records(settings, "serving an empty site until some are added")
+        print(f"feeds: warning: {empty}", file=sys.stderr)
     settings_file = args.settings or (Path(DEFAULT_FILE) if Path(DEFAULT_FILE).is_file() else None)
     try:
         sock = listen(args.host, args.port)
@@ -963,6 +1034,8 @@ def _publish_details(todo: Plan, where: str, *, verbose: bool, delete: bool) -> 
 
 def _announce(settings: Settings, feeds: Sequence[str]) -> None:
     """Ping the hubs about the feeds just uploaded; a failure is reported, never fatal."""
+    from feeds.publish.websub import ping
+
     report = ping(settings.hubs, [settings.base_url + path for path in feeds])
     for failure in report.failures:
         print(

@@ -14,6 +14,10 @@ from feeds.errors import DateError
 _DEFAULT_A = datetime(2000, 1, 1)
 _DEFAULT_B = datetime(2001, 2, 2)
 
+EXAMPLE = "2025-03-14T09:30:00Z"
+"""A date every reader of records takes: what messages about a date that cannot be read show."""
+_WRITE_IT = f"write it like {EXAMPLE}"
+
 
 def parse_date(value: object, zone: tzinfo) -> datetime:
     """An aware UTC datetime, whole seconds, from a string (or a YAML date/datetime).
@@ -28,18 +32,18 @@ def parse_date(value: object, zone: tzinfo) -> datetime:
     elif isinstance(value, str):
         parsed = _parse_text(value.strip())
     else:
-        raise DateError(f"expected a date and time, got a {type(value).__name__}")
+        raise DateError(f"expected a date and time, got a {type(value).__name__}; {_WRITE_IT}")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         parsed = parsed.replace(tzinfo=zone)
     try:
         return parsed.astimezone(UTC).replace(microsecond=0)
     except OverflowError as e:
-        raise DateError("date is out of range") from e
+        raise DateError(f"date is out of range; {_WRITE_IT}") from e
 
 
 def _parse_text(text: str) -> datetime:
     if not text:
-        raise DateError("empty date")
+        raise DateError(f"empty date; {_WRITE_IT}")
     try:
         # ISO 8601, what nearly every record holds: complete by construction, and ten times
         # faster than dateutil's two parses below.
@@ -52,11 +56,15 @@ def _parse_text(text: str) -> datetime:
             a = dateparser.parse(text, default=_DEFAULT_A)
             b = dateparser.parse(text, default=_DEFAULT_B)
         except dateparser.UnknownTimezoneWarning as e:
-            raise DateError(f"unknown time zone name in {text!r}; use an offset like +02:00") from e
+            raise DateError(
+                f"unknown time zone name in {text[:80]!r}; use an offset, like {EXAMPLE[:-1]}+02:00"
+            ) from e
         except (ValueError, OverflowError) as e:
-            raise DateError(f"not a date: {text[:80]!r}") from e
+            raise DateError(f"cannot read {text[:80]!r} as a date; {_WRITE_IT}") from e
     if (a.year, a.month, a.day) != (b.year, b.month, b.day):
-        raise DateError(f"incomplete date {text[:80]!r}: year, month and day are all needed")
+        raise DateError(
+            f"incomplete date {text[:80]!r}: year, month and day are all needed; {_WRITE_IT}"
+        )
     return a
 
 

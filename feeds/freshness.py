@@ -8,13 +8,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from feeds.cache import FileState, Report, SummaryRow
 from feeds.grouping import Summary
-from feeds.reading import FileOutcome
 from feeds.settings import Settings
 from feeds.writing import interrupted
+
+if TYPE_CHECKING:
+    from feeds.reading import FileOutcome
 
 
 def state_of(outcome: FileOutcome) -> FileState:

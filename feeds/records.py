@@ -10,8 +10,10 @@ naming its field, and the record is kept.
 
 from __future__ import annotations
 
+import difflib
+import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import tzinfo
 from pathlib import Path
@@ -38,6 +40,161 @@ def _null(value: Any) -> Any:
     return None if isinstance(value, str) and value in _NULLS else value
 
 
+def _fold(name: str) -> str:
+    return name.lower().replace("_", "").replace("-", "").replace(" ", "")
+
+
+class _Names:
+    """The keys of one kind of mapping in a record, and what an unknown key there was meant as.
+
+    ``known`` are the keys of the record format (the seed's), read or not; ``read`` the ones
+    feeds reads, the only ones a did-you-mean names. Any other key is the archive's own and is
+    ignored without a word, unless it looks meant for a field that is read: the same name in
+    another case or with ``_`` or ``-`` (``webURL``), a misspelling (``tittle``), or a name
+    other formats give the field (``tags``, ``summary``, ``date``).
+    """
+
+    __slots__ = ("_aliases", "_folded", "_memo", "_read", "known", "required")
+
+    def __init__(
+        self,
+        known: Iterable[str],
+        read: Iterable[str],
+        required: Iterable[str] = (),
+        aliases: Mapping[str, Iterable[str]] | None = None,
+    ) -> None:
+        self.known = frozenset(known)
+        self.required = frozenset(required)
+        self._folded = {_fold(k): k for k in self.known}
+        self._read = {_fold(k): k for k in read}
+        self._aliases = {_fold(a): f for f, names in (aliases or {}).items() for a in names}
+        # Keys already looked at, in this process: an archive's own keys recur in every record.
+        self._memo: dict[object, tuple[str, bool] | None] = {}
+
+    def meant(self, key: object) -> tuple[str, bool] | None:
+        """(the field ``key`` looks meant for, whether it is another name rather than a
+        misspelling of it), or None. Only called for a key that is not ``known``."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            pass
+        except TypeError:  # unhashable: never a key of a record's mapping
+            return None
+        found: tuple[str, bool] | None = None
+        if isinstance(key, str) and len(key) <= 40 and key.isprintable():
+            folded = _fold(key)
+            if folded in self._folded:
+                field = self._folded[folded]
+                found = (field, False) if folded in self._read else None
+            elif folded in self._aliases:
+                found = (self._aliases[folded], True)
+            else:
+                close = difflib.get_close_matches(folded, self._read, n=1, cutoff=0.8) or [
+                    k for k in self._read if len(folded) >= 3 and _one_edit(folded, k)
+                ]
+                found = (self._read[close[0]], False) if close else None
+        if len(self._memo) < 4096:
+            self._memo[key] = found
+        return found
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether one letter added, removed, changed, or two neighbours swapped, turns ``a`` into
+    ``b``: the misspellings of short names (``ulr``, ``nmae``) that a ratio misses."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return a == b
+    start = 0
+    while start < min(len(a), len(b)) and a[start] == b[start]:
+        start += 1
+    a, b = a[start:], b[start:]
+    return (
+        a[1:] == b[1:]  # changed
+        or a[1:] == b  # added
+        or a == b[1:]  # removed
+        or (len(a) == len(b) >= 2 and a[0] == b[1] and a[1] == b[0] and a[2:] == b[2:])  # swap
+    )
+
+
+_DATE_NAMES = (
+    "date",
+    "datetime",
+    "pubDate",
+    "publishDate",
+    "publishedAt",
+    "publishTime",
+    "publicationDate",
+    "datePublished",
+    "created",
+    "createdAt",
+    "timestamp",
+    "time",
+)
+_URL_NAMES = ("url", "link", "href", "permalink")
+RECORD_FIELDS = _Names(
+    known=(
+        "title",
+        "excerpt",
+        "publishedDateTime",
+        "webUrl",
+        "ampWebUrl",
+        "cdnAmpWebUrl",
+        "category",
+        "type",
+        "quality",
+        "heat",
+        "published",
+        "provider",
+        "topics",
+        "images",
+        "related",
+        "secured",
+    ),
+    read=(
+        "title",
+        "excerpt",
+        "publishedDateTime",
+        "webUrl",
+        "category",
+        "type",
+        "quality",
+        "heat",
+        "published",
+        "provider",
+        "topics",
+        "images",
+        "related",
+    ),
+    required=("title", "webUrl", "publishedDateTime"),
+    aliases={
+        "title": ("headline",),
+        "excerpt": ("summary", "description", "abstract", "teaser"),
+        "publishedDateTime": _DATE_NAMES,
+        "webUrl": _URL_NAMES,
+        "provider": ("author", "source", "publisher"),
+        "topics": ("tags", "tag", "keywords", "categories", "subjects"),
+        "images": ("image", "thumbnail", "picture", "pictures", "photo", "photos"),
+    },
+)
+"""The fields of a record (the seed's), and of a related link, which the seed writes alike."""
+RELATED_FIELDS = _Names(
+    known=RECORD_FIELDS.known,
+    read=("title", "webUrl", "publishedDateTime", "provider"),
+    required=("webUrl",),
+    aliases={"publishedDateTime": _DATE_NAMES, "webUrl": _URL_NAMES},
+)
+IMAGE_FIELDS = _Names(
+    known=("url", "width", "height", "title", "isCached"),
+    read=("url", "width", "height", "title"),
+    required=("url",),
+    aliases={"url": ("src", "href", "link"), "title": ("alt", "caption")},
+)
+PROVIDER_FIELDS = _Names(
+    known=("name", "domain"),
+    read=("name", "domain"),
+    aliases={"domain": ("site", "website", "host", "url", "homepage")},
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Scan:
     """The record files of a folder, and what stood in the way of finding them all."""
@@ -48,6 +205,13 @@ class Scan:
     """Files and folders that should hold records and cannot be read (paths relative)."""
     warnings: list[Problem]
     """What was left out on purpose: links that lead outside the folder."""
+    skipped: dict[str, int]
+    """Files that are not records by their name (hidden ones aside), counted by kind: the
+    extension (``.json``), or the name of a file without one (``README``)."""
+
+    @property
+    def skipped_count(self) -> int:
+        return sum(self.skipped.values())
 
 
 def scan_records(folder: Path) -> Scan:
@@ -62,6 +226,7 @@ def scan_records(folder: Path) -> Scan:
     found: list[tuple[str, int, int]] = []
     errors: list[RecordError] = []
     warnings: list[Problem] = []
+    skipped: dict[str, int] = {}
     root = os.path.realpath(folder)
     pending = [("", os.fspath(folder))]
     while pending:
@@ -75,6 +240,22 @@ def scan_records(folder: Path) -> Scan:
             continue
         for entry in entries:
             name = entry.name
+            # The common case first, and cheap: a plain file with a record's suffix (d_type
+            # comes with the listing; only the stat is a system call).
+            if (
+                name.endswith(SUFFIXES)
+                and name[0] != "."
+                and name.isascii()
+                and entry.is_file(follow_symlinks=False)
+            ):
+                try:
+                    stat = entry.stat(follow_symlinks=False)
+                except OSError as e:
+                    rel = prefix + name
+                    errors.append(RecordError(rel, "(file)", f"cannot be read: {e.strerror or e}"))
+                    continue
+                found.append((prefix + name, stat.st_size, stat.st_mtime_ns))
+                continue
             if name.startswith("."):
                 continue
             try:
@@ -85,6 +266,8 @@ def scan_records(folder: Path) -> Scan:
                     errors.append(
                         RecordError(shown, "(file)", "the name is not valid UTF-8; rename it")
                     )
+                else:
+                    _skip(skipped, os.fsencode(name).decode("utf-8", "backslashreplace"))
                 continue
             rel = prefix + name
             try:
@@ -92,6 +275,7 @@ def scan_records(folder: Path) -> Scan:
                     pending.append((f"{rel}/", entry.path))
                     continue
                 if not name.lower().endswith(SUFFIXES):
+                    _skip(skipped, name)
                     continue
                 if entry.is_symlink():
                     target = os.path.realpath(entry.path)
@@ -113,7 +297,52 @@ def scan_records(folder: Path) -> Scan:
     found.sort()
     errors.sort(key=lambda e: e.path)
     warnings.sort(key=lambda w: w.path)
-    return Scan(found, errors, warnings)
+    return Scan(found, errors, warnings, skipped)
+
+
+def _skip(skipped: dict[str, int], name: str) -> None:
+    """Count a file that is not a record, by its kind; a few dozen kinds at most are told apart."""
+    dot = name.rfind(".")
+    kind = name[dot:].lower() if dot > 0 else name
+    if len(kind) > 30 or not kind.isprintable():
+        kind = "other"
+    if kind in skipped or len(skipped) < 50:
+        skipped[kind] = skipped.get(kind, 0) + 1
+    else:
+        skipped["other"] = skipped.get("other", 0) + 1
+
+
+def skipped_kinds(skipped: dict[str, int], shown: int = 5) -> str:
+    """``.markdown, .json``: the kinds of the files skipped, the most frequent first."""
+    kinds = sorted(skipped, key=lambda kind: (-skipped[kind], kind))
+    return ", ".join(kinds[:shown]) + (", ..." if len(kinds) > shown else "")
+
+
+def has_records(folder: Path) -> bool:
+    """Whether :func:`scan_records` would find a record file below ``folder``, or one it must
+    report (a folder that cannot be read, a name that is not UTF-8): it stops at the first."""
+    root = os.path.realpath(folder)
+    pending = [os.fspath(folder)]
+    while pending:
+        try:
+            with os.scandir(pending.pop()) as listing:
+                for entry in listing:
+                    name = entry.name
+                    if name.startswith("."):
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        try:
+                            name.encode("utf-8")
+                        except UnicodeEncodeError:
+                            return True
+                        pending.append(entry.path)
+                    elif name.lower().endswith(SUFFIXES) and (
+                        not entry.is_symlink() or _inside(os.path.realpath(entry.path), root)
+                    ):
+                        return True
+        except OSError:
+            return True
+    return False
 
 
 def _inside(path: str, root: str) -> bool:
@@ -136,9 +365,10 @@ def parse_record(data: bytes, path: str, zone: tzinfo) -> Record | None:
     """Type a record from the bytes of its file; ``path`` is only used in messages."""
     front, body, offset = split_front_matter(_decode(data, path))
     fields = _load(front, path, offset)
-    f = _Fields(fields, path, dropped=_Dropped())
+    f = _Fields(fields, path, dropped=_Dropped(), names=RECORD_FIELDS)
     if not f.flag("published", default=True):
         return None
+    f.unknown()
     title = f.text("title")
     if not title.strip():
         raise RecordError(path, "title", "missing or empty")
@@ -151,7 +381,7 @@ def parse_record(data: bytes, path: str, zone: tzinfo) -> Record | None:
         published=f.date("publishedDateTime", zone),
         category=f.optional_text("category", "category"),
         provider=f.provider("provider"),
-        topics=f.texts("topics", "topic"),
+        topics=f.topics("topics"),
         images=f.images("images"),
         related=f.related("related", zone),
         body=body,
@@ -197,12 +427,80 @@ def _load(front: str, path: str, offset: int) -> dict[Any, Any]:
         fields = load_yaml(front)
     except yaml.MarkedYAMLError as e:
         where = f"line {e.problem_mark.line + 1 + offset}: " if e.problem_mark else ""
-        raise RecordError(path, "(yaml)", f"not valid YAML: {where}{e.problem}") from None
+        reason = f"not valid YAML: {where}{e.problem}{_yaml_hint(front, e)}"
+        raise RecordError(path, "(yaml)", reason) from None
     except (yaml.YAMLError, RecursionError) as e:
         raise RecordError(path, "(yaml)", f"not valid YAML: {e}") from None
     if not isinstance(fields, dict):
         raise RecordError(path, "(yaml)", f"expected a mapping of fields, got {_kind(fields)}")
     return fields
+
+
+def _yaml_hint(front: str, error: yaml.MarkedYAMLError) -> str:
+    """How to fix the common mistakes behind a YAML error, from the line it points at: ``;
+    hint: ...``, or "" when it is none of them. The line, not the wording, decides: libyaml
+    and PyYAML's own scanner word the same error differently."""
+    mark = error.problem_mark
+    lines = front.split("\n")
+    if mark is None or not 0 <= mark.line < len(lines):
+        return ""
+    line, column, problem = lines[mark.line], mark.column, error.problem or ""
+    if line[column : column + 1] == "\t":  # libyaml and PyYAML both point at the tab
+        return "; hint: YAML indents with spaces, never tabs: replace the tab with spaces"
+    indent = len(line) - len(line.lstrip(" "))
+    if "mapping values are not allowed" in problem:
+        content = line[indent:]
+        item = content.startswith("- ")
+        if item:
+            content = content[2:].lstrip(" ")
+        start = len(line) - len(content)
+        key, colon, value = content.partition(": ")
+        value = value.strip()
+        if colon and column > start + len(key) and value[:1] not in ("'", '"', ""):
+            return f"; hint: quote the value: {key}: {_quoted(value)}"
+        above = _line_above(lines, mark.line)
+        if above is not None and _start(line, key=not item) > _start(above, key=not item):
+            return (
+                "; hint: this line is indented more than the one above, so it continues that "
+                "line's value: line the fields up (or quote the value, if the ': ' is part of it)"
+            )
+        return ""
+    if "did not find expected" in problem or "expected <block end>" in problem:
+        above = _line_above(lines, mark.line)
+        if above is None:
+            return ""
+        item = line[indent:].startswith("- ")
+        here, there = _start(line, key=not item), _start(above, key=not item)
+        if here != there:
+            return (
+                f"; hint: check the indentation: this line starts in column {here + 1}, the one "
+                f"above in column {there + 1}; the fields of one mapping (the items of one "
+                "list) start in the same column"
+            )
+    return ""
+
+
+def _line_above(lines: list[str], index: int) -> str | None:
+    """The nearest line above ``index`` that holds more than a comment."""
+    for line in reversed(lines[:index]):
+        if line.strip() and not line.lstrip().startswith("#"):
+            return line
+    return None
+
+
+def _start(line: str, *, key: bool) -> int:
+    """The column where ``line`` starts: where its key starts when ``key`` (after a ``- ``)."""
+    content = line.lstrip(" ")
+    if key and content.startswith("- "):
+        content = content[2:].lstrip(" ")
+    return len(line) - len(content)
+
+
+def _quoted(value: str) -> str:
+    shown = value if len(value) <= 60 else value[:60] + "..."
+    if '"' not in shown and "\\" not in shown:
+        return f'"{shown}"'
+    return "'" + shown.replace("'", "''") + "'"
 
 
 def _kind(value: object) -> str:
@@ -241,12 +539,18 @@ class _Fields:
     """Typed access to one mapping of a record, with errors and warnings that name the field."""
 
     def __init__(
-        self, data: dict[Any, Any], path: str, prefix: str = "", dropped: _Dropped | None = None
+        self,
+        data: dict[Any, Any],
+        path: str,
+        prefix: str = "",
+        dropped: _Dropped | None = None,
+        names: _Names | None = None,
     ) -> None:
         self.data = data
         self.path = path
         self.prefix = prefix
         self.dropped = dropped if dropped is not None else _Dropped()
+        self.names = names
 
     def error(self, field: str, reason: str) -> RecordError:
         return RecordError(self.path, self.prefix + field, reason)
@@ -255,8 +559,36 @@ class _Fields:
         """Warn that the optional ``part`` at ``field`` is dropped, and why."""
         self.dropped.add(self.prefix + field, f"{reason}; {part} dropped")
 
-    def nested(self, field: str, value: dict[Any, Any]) -> _Fields:
-        return _Fields(value, self.path, f"{self.prefix}{field}.", self.dropped)
+    def nested(self, field: str, value: dict[Any, Any], names: _Names) -> _Fields:
+        return _Fields(value, self.path, f"{self.prefix}{field}.", self.dropped, names)
+
+    def unknown(self) -> None:
+        """Warn of each key that looks meant for a field this mapping lacks (``tittle`` with
+        no ``title``): its value is ignored. Any other unknown key is ignored without a word,
+        and a mapping of known keys only (every record of the seed's format) costs one set
+        test. A required field's near miss is named where it is found missing instead."""
+        names = self.names
+        if names is None or names.known.issuperset(self.data):
+            return
+        for key in self.data:
+            if key in names.known:
+                continue
+            meant = names.meant(key)
+            if meant is None or meant[0] in names.required or self.get(meant[0]) is not None:
+                continue
+            self.dropped.add(self.prefix + key, f"unknown field; did you mean {meant[0]!r}?")
+
+    def missing(self, field: str) -> str:
+        """ "missing", naming the key of this mapping that looks meant for ``field``, if any."""
+        names = self.names
+        if names is not None and not names.known.issuperset(self.data):
+            for key in self.data:
+                meant = None if key in names.known else names.meant(key)
+                if meant is not None and meant[0] == field:
+                    if meant[1]:
+                        return f"missing (there is {key!r}; the field is called {field!r})"
+                    return f"missing (there is {key!r}: a misspelling?)"
+        return "missing"
 
     def get(self, field: str) -> Any:
         return _null(self.data.get(field))
@@ -265,7 +597,7 @@ class _Fields:
         value = self.get(field)
         if value is None:
             if required:
-                raise self.error(field, "missing")
+                raise self.error(field, self.missing(field))
             return ""
         return self.as_text(field, value)
 
@@ -297,6 +629,15 @@ class _Fields:
             else:
                 texts.append(text)
         return tuple(texts)
+
+    def topics(self, field: str) -> tuple[str, ...]:
+        """The topics; one text with commas in it stays one topic, with a warning."""
+        value = self.get(field)
+        if isinstance(value, str) and "," in value:
+            warning = _one_topic(value)
+            if warning:
+                self.dropped.add(self.prefix + field, warning)
+        return self.texts(field, "topic")
 
     def items(self, field: str) -> list[Any]:
         """A list field; a lone value is accepted as a one-item list."""
@@ -337,7 +678,7 @@ class _Fields:
     def date(self, field: str, zone: tzinfo) -> Any:
         value = self.get(field)
         if value is None:
-            raise self.error(field, "missing")
+            raise self.error(field, self.missing(field))
         try:
             return parse_date(value, zone)
         except DateError as e:
@@ -352,7 +693,8 @@ class _Fields:
         if not isinstance(value, dict):
             self.drop(field, f"expected a mapping or text, got {_kind(value)}", "provider")
             return None
-        p = self.nested(field, value)
+        p = self.nested(field, value, PROVIDER_FIELDS)
+        p.unknown()
         name, domain = p.optional_text("name", "name"), p.optional_text("domain", "domain")
         return Provider(name=name, domain=domain) if (name.strip() or domain.strip()) else None
 
@@ -400,7 +742,8 @@ def _image(value: Any, item: _Fields) -> RawImage:
     if not isinstance(value, dict):
         item.drop("", f"expected a URL or a mapping, got {_kind(value)}", "image")
         return _NO_IMAGE
-    img = _Fields(value, item.path, dropped=item.dropped)
+    img = _Fields(value, item.path, dropped=item.dropped, names=IMAGE_FIELDS)
+    img.unknown()
     text = _address(img, "url", "image")
     if text is None:
         return _NO_IMAGE
@@ -417,7 +760,7 @@ def _address(part: _Fields, key: str, what: str) -> str | None:
     ``what``)."""
     url = part.get(key)
     if url is None:
-        part.drop(key, "missing", what)
+        part.drop(key, part.missing(key), what)
         return None
     text = _as_text(url)
     if text is None:
@@ -431,7 +774,8 @@ def _link(value: Any, item: _Fields, zone: tzinfo) -> RawRelated:
     if not isinstance(value, dict):
         item.drop("", f"expected a mapping, got {_kind(value)}", "link")
         return _NO_LINK
-    r = _Fields(value, item.path, dropped=item.dropped)
+    r = _Fields(value, item.path, dropped=item.dropped, names=RELATED_FIELDS)
+    r.unknown()
     text = _address(r, "webUrl", "link")
     if text is None:
         return _NO_LINK
@@ -446,6 +790,20 @@ def _link(value: Any, item: _Fields, zone: tzinfo) -> RawRelated:
         url=text,
         provider=r.provider("provider"),
         published=published,
+    )
+
+
+def _one_topic(text: str) -> str:
+    """The warning for ``topics: Space, Science``: one topic (as it always was), and the list
+    that gives two; "" for a text with one topic in it (``Space,``)."""
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if len(parts) < 2:
+        return ""
+    shown = [p if p.replace(" ", "").isalnum() else json.dumps(p) for p in parts[:4]]
+    listed = ", ".join(shown) + (", ..." if len(parts) > 4 else "")
+    return (
+        f"{short_repr(text, 60)} is one topic; for {len(parts)} topics, write a list: "
+        f"topics: [{listed[:200]}]"
     )
 
 

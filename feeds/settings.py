@@ -91,32 +91,111 @@ class Settings:
         return Author(name=self.title, url=self.home, email=self.author.email)
 
 
-# One row per key: what it is, for the README's settings reference and for the error messages.
-DOCS: dict[str, str] = {
-    "title": "site title; feed titles are built from it (`Title: Computer Vision`)",
-    "description": "site description, used as the feeds' description/subtitle",
-    "base_url": "absolute http(s) URL where the output folder is served; self links use it",
-    "site_url": "the site the feeds belong to (RSS channel `<link>`); default `base_url`",
-    "language": "language tag of the feeds, e.g. `en`, `en-GB`, `fr`",
-    "author": "feed author: a name, or `{name, email, url}`; default the site title",
-    "records": "folder of record files, searched recursively; relative to the settings file",
-    "output": "folder the feeds are written to; relative to the settings file",
-    "timezone": "IANA zone for dates written without an offset, e.g. `Europe/Paris`",
-    "max_entries": "newest entries in each feed's subscription document (1 or more)",
-    "archives": "keep every older entry in RFC 5005 archive pages (`archive/…`); false: drop them",
-    "archive_page_size": "entries per archive page, counted from the oldest (1 or more)",
-    "max_document_bytes": "byte budget of every feed document; fewer entries go in to respect it",
-    "formats": f"formats to build, any of {', '.join(FORMAT_NAMES)}",
-    "groupings": f"feeds to build, any of {', '.join(GROUPING_NAMES)} (custom: built "
-    "whenever `custom_feeds` are defined)",
-    "custom_feeds": "named feeds by a filter: a list of `{title, slug, topics, providers, "
-    "categories, types, min_quality, min_heat, since, until}`",
-    "repair_text": "repair mojibake in titles and excerpts (`governmentâ€™s` -> `government’s`)",
-    "summary_max_chars": "excerpts longer than this are cut at a word boundary (100 or more)",
-    "ttl_minutes": "how often readers should poll, in minutes (RSS `<ttl>`)",
-    "allow_rejected": "exit 0 even when records were rejected",
-    "cache": "build cache folder; default `.feeds-cache` beside the output folder",
-    "hubs": "WebSub hubs (absolute http(s) URLs) that feeds advertise and `feeds ping` notifies",
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """One setting as docs/settings.md shows it (``make docs`` writes that table from ``DOCS``)."""
+
+    kind: str
+    """What the value is, in YAML terms."""
+    meaning: str
+    """What it does (Markdown; links are relative to docs/)."""
+    default: str = ""
+    """Shown instead of the field's own default, where that is worked out as settings load."""
+
+
+# One row per key of Settings, in its order: docs/settings.md is generated from it (make docs).
+DOCS: dict[str, Doc] = {
+    "title": Doc(
+        "text", "site title; feed titles are built from it (`Example News: Computer Vision`)"
+    ),
+    "description": Doc(
+        "text",
+        "site description: the RSS channel description, the Atom subtitle and the JSON Feed "
+        "`description`",
+    ),
+    "base_url": Doc(
+        "URL",
+        "absolute http(s) URL where the output folder is served, without a query or fragment "
+        "(a trailing `/` is added); self links, subscribe addresses and the OPML use it. "
+        "`feeds serve` uses the address it serves at instead, unless given `--base-url`",
+    ),
+    "site_url": Doc(
+        "URL",
+        "the site the feeds belong to (RSS channel `<link>`, Atom `alternate`, JSON "
+        "`home_page_url`)",
+        default="`base_url`",
+    ),
+    "language": Doc("language tag", "language of the feeds (`en`, `en-GB`, `pt-BR`)"),
+    "author": Doc(
+        "name, or `{name, email, url}`",
+        "the feeds' author (each entry's author is its provider)",
+        default="the site title, with `site_url`",
+    ),
+    "records": Doc(
+        "folder",
+        "folder of record files, searched recursively; relative to the settings file",
+    ),
+    "output": Doc(
+        "folder",
+        "folder the feeds are written to; relative to the settings file. Refused when it is "
+        "`/`, the home folder, the records folder, inside it, or a folder that holds the records "
+        "folder or the settings file (feeds removes its own stale files from it)",
+    ),
+    "timezone": Doc("IANA zone name", "zone of dates written without an offset (`Europe/Paris`)"),
+    "max_entries": Doc(
+        "whole number, 1 or more", "newest entries in each feed's subscription document"
+    ),
+    "archives": Doc(
+        "true or false",
+        "keep every older entry in [archive pages](output.md#complete-history-rfc-5005-archives);"
+        " `false` drops them",
+    ),
+    "archive_page_size": Doc(
+        "whole number, 1 or more", "entries per archive page, counted from the oldest"
+    ),
+    "max_document_bytes": Doc(
+        "whole number, 16384 or more",
+        "byte budget of every feed document (512 KiB by default); fewer entries go in to "
+        "respect it",
+    ),
+    "formats": Doc(f"list of: {', '.join(FORMAT_NAMES)}", "formats to build"),
+    "groupings": Doc(
+        f"list of: {', '.join(GROUPING_NAMES)}",
+        "feeds to build: `all` (every entry), `topic` (one feed per topic), `provider` (one per "
+        "provider), `topic-provider` (one per topic and provider pair, under "
+        "`topic-providers/`) and `custom` (added by itself when `custom_feeds` are defined)",
+    ),
+    "custom_feeds": Doc(
+        "list of `{title, slug, topics, providers, categories, types, min_quality, min_heat, "
+        "since, until}`",
+        "named feeds by a filter, under `custom/`; see [Custom feeds](#custom-feeds)",
+        default="none",
+    ),
+    "repair_text": Doc(
+        "true or false", "repair mojibake in text (`governmentâ€™s` -> `government’s`)"
+    ),
+    "summary_max_chars": Doc(
+        "whole number, 100 or more",
+        "longer excerpts are cut at a word boundary and end with `…`",
+    ),
+    "ttl_minutes": Doc(
+        "whole number, 1 or more",
+        "how often readers should poll, in minutes (RSS `<ttl>`, HTTP `Cache-Control`)",
+    ),
+    "allow_rejected": Doc("true or false", "exit 0 even when records were rejected"),
+    "cache": Doc(
+        "folder",
+        "the build cache folder, see [Large archives](internals.md#large-archives). Refused "
+        "when it names something that exists and is not a feeds cache (a folder with feeds' "
+        "`CACHEDIR.TAG`) or an empty folder",
+        default="`.feeds-cache/` beside the output folder",
+    ),
+    "hubs": Doc(
+        "list of URLs",
+        "WebSub hubs (absolute http(s) URLs): every feed advertises them and `feeds ping` "
+        "notifies them, see [`feeds ping`](commands.md#feeds-ping)",
+        default="none",
+    ),
 }
 
 
