@@ -6,7 +6,6 @@ import argparse
 import difflib
 import sys
 import time
-from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -15,12 +14,15 @@ from feeds import __version__
 from feeds.build import Build, display, run
 from feeds.cache import discard, is_cache, open_cache, unusable
 from feeds.errors import (
+    MANY,
+    SHOWN,
     CacheError,
     DestinationError,
     FeedsError,
     Refused,
     SettingsError,
     WriteError,
+    warning_lines,
 )
 from feeds.layout import INDEX
 from feeds.progress import BuildProgress
@@ -572,29 +574,13 @@ def _mute(stream: TextIO) -> None:
         os.close(null)
 
 
-# A kind of warning with this many or more is shown by SHOWN examples and a count.
-MANY = 6
-SHOWN = 3
-
-
 def _report(result: Build, command: str, *, verbose: bool) -> None:
-    """Every rejected record (each one must be fixed), then the warnings: with many of one kind,
-    a few examples and how many more, unless ``verbose``."""
+    """Every rejected record (each one is a file to fix), then the warnings: with many of one
+    kind, a few examples and how many more, unless ``verbose``."""
     for error in result.rejected:
         print(error, file=sys.stderr)
-    counts = Counter(warning.family for warning in result.warnings)
-    shown: Counter[str] = Counter()
-    for warning in result.warnings:
-        family = warning.family
-        if verbose or counts[family] < MANY or shown[family] < SHOWN:
-            shown[family] += 1
-            print(f"{warning.path}: {warning.field}: warning: {warning.reason}", file=sys.stderr)
-    for family, count in counts.items():
-        if count > shown[family]:
-            print(
-                f"... and {count - shown[family]} more {family} (feeds {command} -v shows all)",
-                file=sys.stderr,
-            )
+    for line in warning_lines(result.warnings, command, every=verbose):
+        print(line, file=sys.stderr)
 
 
 def _records_summary(result: Build) -> str:

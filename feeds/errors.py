@@ -16,7 +16,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -99,6 +100,29 @@ class Problem:
         """The warnings it is counted with when there are many: ``duplicates``, or ``warnings on
         images[].url`` (every image's URL)."""
         return self.kind or "warnings on " + re.sub(r"\[\d+\]", "[]", self.field)
+
+
+# A kind of warning with this many or more is shown by SHOWN examples and a count.
+MANY = 6
+SHOWN = 3
+
+
+def warning_lines(
+    warnings: Sequence[Problem], command: str, *, every: bool = False
+) -> Iterable[str]:
+    """The lines of ``warnings``: with many of one kind (:attr:`Problem.family`), the first
+    :data:`SHOWN` and one line counting the rest, which ``feeds <command> -v`` shows; all of
+    them with ``every``."""
+    counts = Counter(warning.family for warning in warnings)
+    shown: Counter[str] = Counter()
+    for warning in warnings:
+        family = warning.family
+        if every or counts[family] < MANY or shown[family] < SHOWN:
+            shown[family] += 1
+            yield f"{warning.path}: {warning.field}: warning: {warning.reason}"
+    for family, count in counts.items():
+        if count > shown[family]:
+            yield f"... and {count - shown[family]} more {family} (feeds {command} -v shows all)"
 
 
 def short_repr(value: object, limit: int = 80) -> str:

@@ -19,6 +19,8 @@ from feeds.writing import Confined, OutputWriter, failure, stage
 
 # Below this many feeds forking costs more than it saves.
 PARALLEL_MIN_FEEDS = 60
+# A child adds to the count of staged documents every so many (a lock each time).
+COUNT_EVERY = 8
 
 
 class Work:
@@ -57,6 +59,7 @@ def _stage_part(index: int) -> tuple[list[str], list[str]]:
     site = site_documents(work.settings)
     confined = Confined(work.folder)
     plans = work.parts[index]
+    counted = 0
     for path, data in render_all(plans, work.settings, work.load, fragments=work.fragments):
         if path not in site:
             try:
@@ -64,9 +67,17 @@ def _stage_part(index: int) -> tuple[list[str], list[str]]:
             except OSError as e:
                 raise failure(e, work.folder) from None
             (written if staged else unchanged).append(path)
-            with work.staged.get_lock():
-                work.staged.value += 1
+            if len(written) + len(unchanged) - counted >= COUNT_EVERY:
+                counted = _count(work, len(written) + len(unchanged), counted)
+    _count(work, len(written) + len(unchanged), counted)
     return written, unchanged
+
+
+def _count(work: Work, done: int, counted: int) -> int:
+    """Add the documents staged since the last count to the count the parent shows."""
+    with work.staged.get_lock():
+        work.staged.value += done - counted
+    return done
 
 
 def stage_in_parallel(

@@ -298,9 +298,17 @@ def test_without_base_url_every_address_shown_is_the_one_served_at(tmp_path: Pat
         tmp_path,
         "title: Local News\nbase_url: https://example.org/feeds/\nrecords: records\n",
     )
+    for n in range(7):  # seven records whose article a newer one has: a summary in the log
+        url = f"https://news.example/twice-{n}"
+        for day in (1, 2):
+            text = record_text(webUrl=url, publishedDateTime=f"2024-05-0{day}T10:00:00Z")
+            (tmp_path / "records" / f"twice-{n}-{day}.txt").write_text(text)
     with live_server(settings, base_url=False) as server:
         here = server.url  # http://127.0.0.1:<port>/
-        assert f"INFO:     serving on {here} once built" in server.log.read_text()
+        log = server.log.read_text()
+        assert f"INFO:     serving on {here} once built" in log
+        assert log.count("warning: same article as") == 3
+        assert "INFO:     ... and 4 more duplicates (feeds check -v shows all)" in log
 
         def addresses() -> dict[str, bytes]:
             return {
