@@ -52,7 +52,7 @@ EXIT_CODES: dict[str, tuple[tuple[int, str], ...]] = {
     "build": (
         (0, "everything was published"),
         (1, "some records were rejected (one line each on stderr); the others were published"),
-        (2, "bad usage, settings or records folder; nothing was written"),
+        (2, "bad usage or settings, no records folder or none in it; nothing was written"),
         (
             3,
             "the output folder could not be written (disk full, permissions, another build "
@@ -63,7 +63,7 @@ EXIT_CODES: dict[str, tuple[tuple[int, str], ...]] = {
     "check": (
         (0, "every record can be published"),
         (1, "some records were rejected (one line each on stderr)"),
-        (2, "bad usage, settings or records folder"),
+        (2, "bad usage or settings, no records folder or none in it"),
     ),
     "clean": (
         (0, "everything feeds wrote was removed"),
