@@ -62,9 +62,12 @@ class BuildProgress:
 
     def phase(self, description: str, total: int | None = None) -> None:
         if self.task is not None:
-            # What is left of the phase before is done: its line shows it whole.
-            whole = self.total if self.total is not None else 1
-            self.display.update(self.task, total=whole, completed=whole)
+            # The phase before is done: its line shows it whole.
+            if self.total is None:
+                self.display.update(self.task, total=1, completed=1)
+            else:
+                self.done = self.total
+                self.display.update(self.task, completed=self.total, count=self._count())
         self.description, self.total, self.done = description, total, 0
         self.began = time.monotonic()
         self.task = None
