@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 from feeds.cache import Cache, FileState, ProblemRow, Report, State, guarded, scan_digest
-from feeds.errors import FeedsError, Problem, RecordError
+from feeds.errors import DUPLICATES, FeedsError, Problem, RecordError
 from feeds.freshness import damaged_outputs, output_stats, outputs_intact, state_of, summary_of
 from feeds.grouping import Accumulator, FeedPlan, Grouped
 from feeds.layout import EXTENSIONS, document_paths, is_archive_page, sealed_pages
 from feeds.model import Entry, Feed
+from feeds.progress import Progress
 from feeds.records import Scan, scan_records
 from feeds.rendering import Fragments, render_all, site_documents
 from feeds.replan import Last, Members, Slot, catalog_of, members_of, replan
@@ -32,11 +32,6 @@ from feeds.writing import MANIFEST, OutputWriter, WriteReport
 # The process pools (reading.py, fanout.py: multiprocessing, concurrent.futures) are imported
 # in the functions that read or stage: a build with nothing to do, a cron job's usual case,
 # never needs them.
-
-
-class Progress(Protocol):
-    def reading(self, total: int) -> None: ...
-    def read(self, rejected: bool) -> None: ...
 
 
 @dataclass(slots=True, kw_only=True)
@@ -79,26 +74,24 @@ class Build:
         folder: Path,
         *,
         workers: int | None = None,
-        done: Callable[[int], None] | None = None,
+        progress: Progress | None = None,
     ) -> WriteReport:
         """Make ``folder`` hold this build's output: render and stage the documents that
-        changed, then put them in place and record the manifest; ``done(n)`` is told as
-        documents are staged."""
+        changed, then put them in place and record the manifest; ``progress`` is told each
+        phase and the documents as they are staged and put in place."""
         if self.untouched():
             return WriteReport((), tuple(sorted(self.expected())), ())
         from feeds.reading import available_cores
 
         with OutputWriter(folder, self.expected()) as writer:
-            self._stage(writer, workers or available_cores(), done)
-            return writer.finish(self.expected())
+            self._stage(writer, workers or available_cores(), progress)
+            return writer.finish(self.expected(), progress=progress)
 
     def untouched(self) -> bool:
         """Whether the output folder is left alone: every file already as this build's."""
         return False
 
-    def _stage(
-        self, writer: OutputWriter, workers: int, done: Callable[[int], None] | None
-    ) -> None:
+    def _stage(self, writer: OutputWriter, workers: int, progress: Progress | None) -> None:
         """Stage the documents that changed: none, unless a subclass knows better."""
 
     def commit(self, folder: Path) -> None:
@@ -172,14 +165,18 @@ class Built(Build):
         pages = sum(1 for path in paths if not is_archive_page(path))
         return len(paths) * len(self.settings.formats) + pages + len(site_documents(self.settings))
 
-    def _stage(
-        self, writer: OutputWriter, workers: int, done: Callable[[int], None] | None
-    ) -> None:
+    def _stage(self, writer: OutputWriter, workers: int, progress: Progress | None) -> None:
         """Feeds on every core when there are many, then the index and the OPMLs."""
         from feeds.fanout import PARALLEL_MIN_FEEDS, Work, stage_in_parallel
 
         plans = [p for p in self.plans if self.dirty is None or p.path in self.dirty]
+        if progress is not None and self.cache is not None and not self.files_saved:
+            progress.phase("caching what was read")
         self._save_files()
+        done = None
+        if progress is not None:
+            progress.phase("writing feeds", self.to_render())
+            done = progress.advance
         if workers > 1 and len(plans) >= PARALLEL_MIN_FEEDS:
             if self.cache is not None:
                 self.cache.db.commit()  # the children read entries through their own one
@@ -266,6 +263,8 @@ def run(
     if not settings.records.is_dir():
         raise FeedsError(f"records folder not found: {display(settings.records)}")
     folder = settings.records
+    if progress is not None:
+        progress.phase("finding records")
     scan = scan_records(folder)
     scanned = scan_digest(scan.files)
     retitled = cache.retitled(settings) if cache is not None else set()
@@ -278,6 +277,8 @@ def run(
     stats = {rel: (size, mtime) for rel, size, mtime in scan.files}
     state = State()
     if cache is not None:
+        if progress is not None:
+            progress.phase("loading the build cache")
         state = cache.full_state(cache.quick_state())
     last_stats = state.stats if state.files else {}
     changed = [rel for rel, stat in stats.items() if last_stats.get(rel) != stat]
@@ -327,6 +328,8 @@ def run(
             memory[outcome.rel] = outcome.fragments
         if progress is not None:
             progress.read(outcome.error is not None)
+    if progress is not None:
+        progress.phase("planning feeds")
     if cache is not None:
         cache.put_entries(blobs)
         cache.drop_entries(removed)
@@ -348,7 +351,10 @@ def run(
             catalog,
             cache.members,
             state.report.published,
-            [Problem(path, "webUrl", reason) for path, reason in state.report.duplicates],
+            [
+                Problem(path, "webUrl", reason, DUPLICATES)
+                for path, reason in state.report.duplicates
+            ],
             {("custom", slug) for slug in retitled},
         )
         replanned = replan(settings, files, before, last, fetch, shown)
@@ -419,7 +425,9 @@ def _unchanged(settings: Settings, scan: Scan, cache: Cache, report: Report) -> 
     """Nothing changed since the last build: report it again, render nothing."""
     state = State(report=report)
     rejected, warnings = _problems(settings.records, report.problems, scan)
-    warnings.extend(Problem(path, "webUrl", reason) for path, reason in report.duplicates)
+    warnings.extend(
+        Problem(path, "webUrl", reason, DUPLICATES) for path, reason in report.duplicates
+    )
     cache.close()
     return Unchanged(
         settings=settings,

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TextIO
 
 from feeds import __version__
 from feeds.build import Build, display, run
 from feeds.cache import discard, is_cache, open_cache, unusable
 from feeds.errors import (
+    MANY,
+    SHOWN,
     CacheError,
     DestinationError,
     FeedsError,
     Refused,
     SettingsError,
     WriteError,
+    warning_lines,
 )
 from feeds.layout import INDEX
 from feeds.progress import BuildProgress
@@ -26,7 +30,7 @@ from feeds.publish.pinged import forget, remember, to_ping
 from feeds.records import SUFFIXES, has_records, scan_records, skipped_kinds
 from feeds.rendering import site_documents
 from feeds.settings import DEFAULT_FILE, Settings, load_settings
-from feeds.writing import WriteReport, clean_output, locked
+from feeds.writing import NEW_OUTPUT, WriteReport, clean_output, locked
 
 if TYPE_CHECKING:
     from feeds.publish.plan import Destination, Plan, Upload
@@ -36,28 +40,120 @@ EXIT_REJECTED = 1
 EXIT_UNUSABLE = 2
 EXIT_WRITE_FAILED = 3
 EXIT_PING_FAILED = 4
+EXIT_NO_PORT = 5  # feeds serve: the address to serve on cannot be bound
 EXIT_INTERRUPTED = 130  # what a shell reports for a command that SIGINT stopped
+EXIT_PIPE_CLOSED = 141  # what a shell reports for a command that SIGPIPE stopped
 EXIT_RISKY = 1  # feeds diff
-EXIT_NOT_PUBLISHED = 3  # feeds publish
+EXIT_NOT_PUBLISHED = 3  # feeds publish, feeds fetch
+EXIT_FIRST_BUILD = 3  # feeds serve
+
+# The exit status of each command: its --help lists these (and only these), with EVERY_COMMAND.
+EXIT_CODES: dict[str, tuple[tuple[int, str], ...]] = {
+    "build": (
+        (0, "everything was published"),
+        (1, "some records were rejected (one line each on stderr); the others were published"),
+        (2, "bad usage or settings, no records folder or none in it; nothing was written"),
+        (
+            3,
+            "the output folder could not be written (disk full, permissions, another build "
+            "writing it); the previous output was kept",
+        ),
+        (4, "--strict-ping: a hub was not notified of a changed feed (the output was written)"),
+    ),
+    "check": (
+        (0, "every record can be published"),
+        (1, "some records were rejected (one line each on stderr)"),
+        (2, "bad usage or settings, no records folder or none in it"),
+    ),
+    "clean": (
+        (0, "everything feeds wrote was removed"),
+        (2, "bad usage or settings; nothing was removed"),
+        (3, "a file could not be removed, or a build is writing the output folder"),
+    ),
+    "ping": (
+        (0, "every hub was told, or a ping failed without --strict-ping (named on stderr)"),
+        (2, "bad usage or settings; nothing was pinged"),
+        (3, "the record of what was pinged could not be written (or a build holds the folder)"),
+        (4, "--strict-ping: a hub was not notified of a changed feed"),
+    ),
+    "serve": (
+        (0, "stopped by Ctrl-C once serving (SIGTERM stops it as that signal does)"),
+        (2, "bad usage, settings or records folder; nothing was built"),
+        (3, "the first build failed (the message says why); nothing was served"),
+        (
+            5,
+            "the address cannot be served on: the port is in use (choose another with --port) "
+            "or not allowed; nothing was built",
+        ),
+    ),
+    "diff": (
+        (0, "no risky change"),
+        (1, "risky changes found"),
+        (2, "bad usage, or a folder or document that cannot be read (the message names it)"),
+    ),
+    "publish": (
+        (0, "everything is published (a failed WebSub ping is reported, not fatal)"),
+        (
+            2,
+            "bad usage or settings, no build in the output folder (no .feeds-manifest), no "
+            "boto3; or DEST holds files feeds did not write, or another site's publish (named on "
+            "stderr): nothing was published, --overwrite publishes over them",
+        ),
+        (
+            3,
+            "some objects were not published (each named on stderr); the previous ones stay "
+            "readable and the next feeds publish finishes the job",
+        ),
+    ),
+    "init": (
+        (0, "the site was started: run feeds build in DIR"),
+        (
+            2,
+            "a file it would write is already there, or DIR cannot be written; nothing was written",
+        ),
+    ),
+    "fetch": (
+        (0, "every published file was copied (or nothing was published yet)"),
+        (2, "bad usage, or an unknown SOURCE"),
+        (3, "SOURCE or DIR could not be read or written, or its last publish did not finish"),
+    ),
+}
+EVERY_COMMAND = (
+    (EXIT_INTERRUPTED, "interrupted (Ctrl-C); one line on stderr says what was kept"),
+    (EXIT_PIPE_CLOSED, "stdout or stderr was closed early (| head): the rest was not printed"),
+)
+# What a Ctrl-C leaves, by command (the line it prints); the others say only "interrupted".
+INTERRUPTED = {
+    "build": "the previous output was kept",
+    "publish": "the next feeds publish finishes the job",
+}
+
+
+def exit_status(command: str) -> str:
+    """The exit status section of ``command``'s --help, from :data:`EXIT_CODES`."""
+    import textwrap
+
+    lines = ["exit status:"]
+    for code, meaning in (*EXIT_CODES[command], *EVERY_COMMAND):
+        lines += textwrap.wrap(
+            meaning, 92, initial_indent=f"  {code:<5}", subsequent_indent=" " * 7
+        )
+    return "\n".join(lines) + "\n"
+
 
 EPILOG = """\
+Without a command, or with -h, this help. Each command's --help lists its options and the exit
+status it can end with.
+
 exit status:
-  0  everything was published
-  1  some records were rejected (one line each on stderr); the others were published
-  2  bad usage, settings or records folder; nothing was written
-  3  the output folder could not be written (disk full, permissions, another build
-     writing it); the previous output was kept
-  4  --strict-ping: a hub was not notified of a changed feed (the output was written)
+  0    help or version printed
+  2    bad usage: an unknown command (with the nearest one) or option
 """
 
 DIFF_EPILOG = """\
 risky (exit 1): the same link under a new id (id churn), an id twice in one document, a
 published date that moved, a subscription document that is gone.
 
-exit status:
-  0  no risky change
-  1  risky changes found
-  2  bad usage, or a folder or document that cannot be read (the message names it)
 """
 
 
@@ -67,33 +163,40 @@ manifest is marked unfinished before anything changes, and then every object is 
 Files that feeds did not write are never replaced without --overwrite; --delete removes only
 files this site's publishes wrote and that still hold the bytes they wrote.
 
-exit status:
-  0  everything is published (a failed WebSub ping is reported, not fatal)
-  2  bad usage or settings, no build in the output folder (no .feeds-manifest), no boto3;
-     or DEST holds files feeds did not write, or another site's publish (named on stderr):
-     nothing was published, --overwrite publishes over them
-  3  some objects were not published (each named on stderr); the previous ones stay
-     readable and the next feeds publish finishes the job
 """
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, naming the nearest command (or choice) to a misspelled one."""
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        choices = action.choices
+        if choices is None or value in choices:
+            return
+        names = [str(choice) for choice in choices]
+        near = difflib.get_close_matches(str(value), names, n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        what = "command" if isinstance(action, argparse._SubParsersAction) else "choice"
+        raise argparse.ArgumentError(
+            None, f"unknown {what} {value!r}{hint} (one of: {', '.join(names)})"
+        )
+
+
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(
+    top = _Parser(
         prog="feeds",
         description="Turn a folder of news records into RSS, Atom and JSON feeds.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     top.add_argument("--version", action="version", version=f"feeds {__version__}")
-    commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = top.add_subparsers(dest="command", metavar="COMMAND")
 
     _init_command(commands)
     b = commands.add_parser(
         "build",
         help="build the feeds into the output folder",
         description="Read the records, build every feed and write the output folder.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(b)
     b.add_argument("--output", metavar="DIR", help="output folder (default: from settings)")
@@ -103,6 +206,7 @@ def parser() -> argparse.ArgumentParser:
         help="build everything from scratch, without reading or writing the build cache",
     )
     b.add_argument("-q", "--quiet", action="store_true", help="print only problems and the summary")
+    _verbose(b)
     b.add_argument(
         "--ping",
         action="store_true",
@@ -115,10 +219,9 @@ def parser() -> argparse.ArgumentParser:
         "check",
         help="check the settings and records without writing anything",
         description="Read and check the settings and every record; write nothing.",
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _common(c)
+    _verbose(c)
     c.set_defaults(run=run_check, output=None, quiet=False)
 
     k = commands.add_parser(
@@ -140,8 +243,6 @@ def parser() -> argparse.ArgumentParser:
             "POST hub.mode=publish for every feed in the output folder whose bytes changed "
             "since the last successful ping, to every hub of the hubs setting."
         ),
-        epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--settings", metavar="FILE", type=Path, help="settings file")
     p.add_argument("--output", metavar="DIR", help="output folder (default: from settings)")
@@ -162,7 +263,12 @@ def parser() -> argparse.ArgumentParser:
     )
     _common(s)
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    s.add_argument("--port", type=int, default=8000, help="port to bind (default: 8000)")
+    s.add_argument(
+        "--port",
+        type=_port,
+        default=8000,
+        help="port to bind; 0: any free one (default: 8000)",
+    )
     s.add_argument(
         "--watch",
         action=argparse.BooleanOptionalAction,
@@ -203,7 +309,6 @@ def parser() -> argparse.ArgumentParser:
             "entries again."
         ),
         epilog=DIFF_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     d.add_argument("old", metavar="OLD", type=Path, help="the output folder deployed now")
     d.add_argument(
@@ -217,19 +322,16 @@ def parser() -> argparse.ArgumentParser:
     d.add_argument("--records", metavar="DIR", help="records folder (without NEW)")
     d.add_argument("--json", action="store_true", help="print the report as JSON")
     d.add_argument("-q", "--quiet", action="store_true", help="print only risky lines and totals")
+    _verbose(d)
     d.set_defaults(run=run_diff, output=None, base_url=None, allow_rejected=None)
     _publish_commands(commands)
+    for name, command in commands.choices.items():
+        command.epilog = (command.epilog or "") + exit_status(name)
+        command.formatter_class = argparse.RawDescriptionHelpFormatter
     return top
 
 
-INIT_EPILOG = """\
-exit status:
-  0  the site was started: run feeds build in DIR
-  2  a file it would write is already there, or DIR cannot be written; nothing was written
-"""
-
-
-def _init_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _init_command(commands: argparse._SubParsersAction[_Parser]) -> None:
     i = commands.add_parser(
         "init",
         help="start a site: settings.yaml, an example record and a .gitignore",
@@ -238,8 +340,6 @@ def _init_command(commands: argparse._SubParsersAction[argparse.ArgumentParser])
             "one example record, and a .gitignore for the output folder and the build cache. "
             "Files that are already there are never overwritten."
         ),
-        epilog=INIT_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     i.add_argument(
         "dir",
@@ -266,7 +366,7 @@ def run_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _publish_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _publish_commands(commands: argparse._SubParsersAction[_Parser]) -> None:
     u = commands.add_parser(
         "publish",
         help="upload a build's changed files to a folder or an S3-compatible bucket",
@@ -277,7 +377,6 @@ def _publish_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
             "the AWS environment (AWS_ACCESS_KEY_ID, AWS_PROFILE, ...), never from settings."
         ),
         epilog=PUBLISH_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     u.add_argument("dest", metavar="DEST", help="a folder, or s3://bucket/prefix")
     u.add_argument("--settings", metavar="FILE", type=Path, help="settings file")
@@ -323,6 +422,16 @@ def _publish_commands(commands: argparse._SubParsersAction[argparse.ArgumentPars
     f.set_defaults(run=run_fetch)
 
 
+def _verbose(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help=f"print every warning (without it, from {MANY} warnings of one kind on, "
+        f"{SHOWN} of them and how many more)",
+    )
+
+
 def _store_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
         "--endpoint-url",
@@ -354,6 +463,16 @@ def _ping_options(command: argparse.ArgumentParser) -> None:
         action="store_true",
         help="exit 4 if a hub was not notified of a changed feed (on build: implies --ping)",
     )
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text!r}")
+    return port
 
 
 def _positive(kind: type[float] | type[int], *, zero: bool = False) -> Callable[[str], float]:
@@ -389,32 +508,79 @@ def _common(command: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    top = parser()
+    args = top.parse_args(argv)
+    if args.command is None:
+        top.print_help()
+        return EXIT_OK
     try:
-        code: int = args.run(args)
+        try:
+            code: int = args.run(args)
+        finally:
+            sys.stdout.flush()  # so that a closed pipe shows here, not at exit
+    except BrokenPipeError:
+        closed = [stream for stream in (sys.stdout, sys.stderr) if _closed(stream)]
+        if not closed:
+            raise  # not the reader of our output that went away: a bug, shown as one
+        for stream in closed:
+            _mute(stream)
+        return EXIT_PIPE_CLOSED
     except SettingsError as e:
-        print(f"feeds: error: {e}", file=sys.stderr)
+        _say(f"feeds: error: {e}")
         return EXIT_UNUSABLE
     except WriteError as e:
-        print(
-            f"feeds: error: {e}; the previous output was kept",
-            file=sys.stderr,
-        )
+        _say(f"feeds: error: {e}; the previous output was kept")
         return EXIT_WRITE_FAILED
     except FeedsError as e:
-        print(f"feeds: error: {e}", file=sys.stderr)
+        _say(f"feeds: error: {e}")
         return EXIT_UNUSABLE
-    except KeyboardInterrupt:
-        print("feeds: interrupted; the previous output was kept", file=sys.stderr)
+    except KeyboardInterrupt as e:
+        # The build names what it kept when that is no longer the previous output.
+        note = str(e) or getattr(args, "kept", INTERRUPTED.get(args.command))
+        _say("feeds: interrupted" + (f"; {note}" if note else ""))
         return EXIT_INTERRUPTED
     return code
 
 
-def _report(result: Build) -> None:
+def _say(line: str) -> None:
+    """``line`` on stderr, unless nobody reads it any more."""
+    try:
+        print(line, file=sys.stderr)
+    except BrokenPipeError:
+        _mute(sys.stderr)
+
+
+def _closed(stream: TextIO) -> bool:
+    """Whether ``stream`` is a pipe (or socket) whose reader is gone."""
+    import select
+
+    try:
+        descriptor = stream.fileno()
+    except (OSError, ValueError):
+        return False
+    poller = select.poll()
+    poller.register(descriptor, select.POLLOUT)
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+
+
+def _mute(stream: TextIO) -> None:
+    """Point ``stream`` at /dev/null, so that what it still buffers is not an error at exit."""
+    import os
+
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, stream.fileno())
+    finally:
+        os.close(null)
+
+
+def _report(result: Build, command: str, *, verbose: bool) -> None:
+    """Every rejected record (each one is a file to fix), then the warnings: with many of one
+    kind, a few examples and how many more, unless ``verbose``."""
     for error in result.rejected:
         print(error, file=sys.stderr)
-    for warning in result.warnings:
-        print(f"{warning.path}: {warning.field}: warning: {warning.reason}", file=sys.stderr)
+    for line in warning_lines(result.warnings, command, every=verbose):
+        print(line, file=sys.stderr)
 
 
 def _records_summary(result: Build) -> str:
@@ -486,25 +652,27 @@ def _build_and_write(settings: Settings, args: argparse.Namespace) -> tuple[Buil
     cache, problem = (None, None) if args.no_cache else open_cache(settings)
     if problem:
         print(f"feeds: warning: {problem}", file=sys.stderr)
-    progress = BuildProgress(enabled=not args.quiet and sys.stderr.isatty())
-    try:
-        with progress:
+    with BuildProgress(enabled=not args.quiet and sys.stderr.isatty()) as progress:
+        try:
             result = run(settings, cache=cache, progress=progress)
-            written = result.write(settings.output, done=progress.writing(result.to_render()))
-    except CacheError as e:
-        assert cache is not None
-        cache.close()
-        print(f"feeds: warning: {unusable(settings.cache_file, e)}", file=sys.stderr)
-        discard(settings.cache_file)
-        with BuildProgress(enabled=not args.quiet and sys.stderr.isatty()) as progress:
+            written = result.write(settings.output, progress=progress)
+        except CacheError as e:
+            assert cache is not None
+            cache.close()
+            cache = None
+            print(f"feeds: warning: {unusable(settings.cache_file, e)}", file=sys.stderr)
+            discard(settings.cache_file)
             result = run(settings, progress=progress)
-            written = result.write(settings.output, done=progress.writing(result.to_render()))
-    _report(result)
-    try:
-        result.commit(settings.output)
-    except CacheError as e:  # the output is written; only the next build's speed is at stake
-        print(f"feeds: warning: {unusable(settings.cache_file, e)}", file=sys.stderr)
-        discard(settings.cache_file)
+            written = result.write(settings.output, progress=progress)
+        args.kept = NEW_OUTPUT  # what a Ctrl-C leaves from here on
+        if cache is not None and not result.untouched():
+            progress.phase("saving the build cache")
+        try:
+            result.commit(settings.output)
+        except CacheError as e:  # the output is written; only the next build's speed is at stake
+            print(f"feeds: warning: {unusable(settings.cache_file, e)}", file=sys.stderr)
+            discard(settings.cache_file)
+    _report(result, "build", verbose=args.verbose)
     return result, written
 
 
@@ -545,8 +713,9 @@ def run_check(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if settings.records.is_dir() and not has_records(settings.records):
         raise _no_records(settings)
-    result = run(settings)
-    _report(result)
+    with BuildProgress(enabled=sys.stderr.isatty()) as progress:
+        result = run(settings, progress=progress)
+    _report(result, "check", verbose=args.verbose)
     seconds = time.perf_counter() - started
     documents = result.feed_count + result.page_count
     feed_pages = result.feed_count  # each feed's HTML page
@@ -584,12 +753,18 @@ def run_clean(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    import asyncio
+    import contextlib
     import logging
+    import logging.config
 
     import uvicorn
 
-    from feeds.serve.app import create_app
+    from feeds.serve.app import serving
+    from feeds.serve.builder import FeedServer, FirstBuildFailed
+    from feeds.serve.listen import listen, url_of, why_not
     from feeds.serve.protocol import uvicorn_options
+    from feeds.serve.workers import LOG_CONFIG, serve
 
     settings = _settings(args)
     if not settings.records.is_dir():
@@ -598,32 +773,75 @@ def run_serve(args: argparse.Namespace) -> int:
         empty = _no_records(settings, "serving an empty site until some are added")
         print(f"feeds: warning: {empty}", file=sys.stderr)
     settings_file = args.settings or (Path(DEFAULT_FILE) if Path(DEFAULT_FILE).is_file() else None)
-    if args.workers > 1:
-        from feeds.serve.workers import serve
-
-        serve(
-            settings,
-            settings_file,
-            workers=args.workers,
-            watch=args.watch,
-            write=args.write,
-            host=args.host,
-            port=args.port,
-            access_log=args.access_log,
+    try:
+        sock = listen(args.host, args.port)
+    except OSError as e:
+        _say(f"feeds: error: {why_not(e, args.host, args.port)}; nothing was built")
+        return EXIT_NO_PORT
+    with sock:
+        served = url_of(args.host, sock.getsockname()[1])
+        # Without --base-url, every address it shows (the index, the OPMLs, the feeds' self
+        # links) is the one it serves at; the settings' base_url is where feeds build's output
+        # goes. Kept when the settings file changes.
+        overrides = {
+            "records": args.records,
+            "output": args.output,
+            "base_url": args.base_url or served,
+            "allow_rejected": args.allow_rejected,
+        }
+        overrides = {key: value for key, value in overrides.items() if value is not None}
+        settings = load_settings(args.settings, **overrides)
+        logging.config.dictConfig(LOG_CONFIG)
+        logging.getLogger("feeds").info(
+            "serving on %s once built (Ctrl-C to stop)%s",
+            served,
+            f", as {settings.base_url}"
+            if args.base_url
+            else "; the feeds' addresses name it (behind a proxy, give --base-url)",
         )
-        return EXIT_OK
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s:     %(message)s")
-    app = create_app(settings, settings_file=settings_file, watch=args.watch, write=args.write)
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        server_header=False,
-        log_config=None,
-        access_log=args.access_log,
-        **uvicorn_options(),
-    )
-    return EXIT_OK
+        try:
+            if args.workers > 1:
+                serve(
+                    settings,
+                    settings_file,
+                    workers=args.workers,
+                    watch=args.watch,
+                    write=args.write,
+                    sock=sock,
+                    access_log=args.access_log,
+                    overrides=overrides,
+                )
+                return EXIT_OK
+            server = FeedServer(settings, settings_file, write=args.write, overrides=overrides)
+            try:
+                # Before uvicorn starts, so that a Ctrl-C stops it at once (the build process
+                # is killed) and a failure is one line.
+                asyncio.run(server.rebuild())
+            except (FeedsError, OSError) as e:
+                server.close()
+                raise FirstBuildFailed(e) from e
+            except BaseException:
+                server.close()
+                raise
+            config = uvicorn.Config(
+                serving(server, watch=args.watch),
+                host=args.host,
+                port=sock.getsockname()[1],
+                server_header=False,
+                log_config=None,
+                access_log=args.access_log,
+                **uvicorn_options(),
+            )
+            # Ctrl-C is how a server is stopped: uvicorn raises it again once it has shut down.
+            with contextlib.suppress(KeyboardInterrupt):
+                uvicorn.Server(config).run(sockets=[sock])
+            return EXIT_OK
+        except FirstBuildFailed as e:
+            _say(
+                f"feeds: error: the first build failed: {e}; nothing was served"
+                + (f"\n{e.trace.rstrip()}" if e.trace else "")
+            )
+            return EXIT_FIRST_BUILD
 
 
 def run_diff(args: argparse.Namespace) -> int:
@@ -638,8 +856,9 @@ def run_diff(args: argparse.Namespace) -> int:
     if args.new is not None:
         new = read_folder(args.new)
     else:
-        result = run(_settings(args))
-        _report(result)
+        with BuildProgress(enabled=not args.json and sys.stderr.isatty()) as progress:
+            result = run(_settings(args), progress=progress)
+        _report(result, "diff", verbose=args.verbose)
         new = read_build(result)
     report = compare(old, new)
     if args.json:

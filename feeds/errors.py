@@ -15,7 +15,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 
@@ -76,6 +78,10 @@ class StoreError(FeedsError):
     """A generation of the store cannot be read; the reader keeps what it had."""
 
 
+DUPLICATES = "duplicates"
+"""The kind of the warnings of records whose article a newer record has (see :class:`Problem`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """A warning about a record that is still published (a dropped image, a truncated excerpt)."""
@@ -83,9 +89,40 @@ class Problem:
     path: str
     field: str
     reason: str
+    kind: str = ""
+    """What a summary of many counts it as (``duplicates``); by default, its field's warnings."""
 
     def __str__(self) -> str:
         return f"{self.path}: {self.field}: {self.reason}"
+
+    @property
+    def family(self) -> str:
+        """The warnings it is counted with when there are many: ``duplicates``, or ``warnings on
+        images[].url`` (every image's URL)."""
+        return self.kind or "warnings on " + re.sub(r"\[\d+\]", "[]", self.field)
+
+
+# A kind of warning with this many or more is shown by SHOWN examples and a count.
+MANY = 6
+SHOWN = 3
+
+
+def warning_lines(
+    warnings: Sequence[Problem], command: str, *, every: bool = False
+) -> Iterable[str]:
+    """The lines of ``warnings``: with many of one kind (:attr:`Problem.family`), the first
+    :data:`SHOWN` and one line counting the rest, which ``feeds <command> -v`` shows; all of
+    them with ``every``."""
+    counts = Counter(warning.family for warning in warnings)
+    shown: Counter[str] = Counter()
+    for warning in warnings:
+        family = warning.family
+        if every or counts[family] < MANY or shown[family] < SHOWN:
+            shown[family] += 1
+            yield f"{warning.path}: {warning.field}: warning: {warning.reason}"
+    for family, count in counts.items():
+        if count > shown[family]:
+            yield f"... and {count - shown[family]} more {family} (feeds {command} -v shows all)"
 
 
 def short_repr(value: object, limit: int = 80) -> str:

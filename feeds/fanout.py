@@ -4,13 +4,13 @@ folder's lock and puts the staged files in place."""
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Any
 
 from feeds.grouping import FeedPlan
-from feeds.layout import document_paths
 from feeds.model import Feed
 from feeds.reading import orphan_guard
 from feeds.rendering import Fragments, render_all, site_documents
@@ -19,6 +19,8 @@ from feeds.writing import Confined, OutputWriter, failure, stage
 
 # Below this many feeds forking costs more than it saves.
 PARALLEL_MIN_FEEDS = 60
+# A child adds to the count of staged documents every so many (a lock each time).
+COUNT_EVERY = 8
 
 
 class Work:
@@ -39,6 +41,8 @@ class Work:
         self.reopen = reopen
         self.folder = folder
         self.parts = parts
+        self.staged: Any = None
+        """How many documents the children staged, in memory they share with the parent."""
 
 
 # Read by the forked children, which inherit it in memory.
@@ -55,6 +59,7 @@ def _stage_part(index: int) -> tuple[list[str], list[str]]:
     site = site_documents(work.settings)
     confined = Confined(work.folder)
     plans = work.parts[index]
+    counted = 0
     for path, data in render_all(plans, work.settings, work.load, fragments=work.fragments):
         if path not in site:
             try:
@@ -62,21 +67,49 @@ def _stage_part(index: int) -> tuple[list[str], list[str]]:
             except OSError as e:
                 raise failure(e, work.folder) from None
             (written if staged else unchanged).append(path)
+            if len(written) + len(unchanged) - counted >= COUNT_EVERY:
+                counted = _count(work, len(written) + len(unchanged), counted)
+    _count(work, len(written) + len(unchanged), counted)
     return written, unchanged
+
+
+def _count(work: Work, done: int, counted: int) -> int:
+    """Add the documents staged since the last count to the count the parent shows."""
+    with work.staged.get_lock():
+        work.staged.value += done - counted
+    return done
 
 
 def stage_in_parallel(
     work: Work, writer: OutputWriter, workers: int, done: Callable[[int], None] | None
 ) -> None:
-    """Stage the feeds of ``work.parts`` in ``workers`` forked processes, counted by ``writer``."""
+    """Stage the feeds of ``work.parts`` in ``workers`` forked processes, counted by ``writer``;
+    ``done(n)`` is told every tenth of a second how many more documents were staged."""
     global _WORK
+    context = get_context("fork")
+    work.staged = context.Value("q", 0)
     _WORK = work
     try:
-        context = get_context("fork")
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=orphan_guard) as pool:
-            for n, (written, unchanged) in enumerate(pool.map(_stage_part, range(len(work.parts)))):
+        # Leaving the block terminates the children (a Ctrl-C, a failed part): none is left
+        # writing into the folder once the writer cleans it up.
+        with context.Pool(workers, initializer=orphan_guard) as pool:
+            results = pool.imap_unordered(_stage_part, range(len(work.parts)))
+            told = 0
+            for _ in work.parts:
+                while True:
+                    try:
+                        written, unchanged = results.next(timeout=0.1)
+                        break
+                    except multiprocessing.TimeoutError:
+                        told = _tell(work, told, done)
                 writer.merge(written, unchanged)
-                if done is not None:
-                    done(sum(len(document_paths(p, work.settings.formats)) for p in work.parts[n]))
+                told = _tell(work, told, done)
     finally:
         _WORK = None
+
+
+def _tell(work: Work, told: int, done: Callable[[int], None] | None) -> int:
+    staged = int(work.staged.value)
+    if done is not None and staged > told:
+        done(staged - told)
+    return staged

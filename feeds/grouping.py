@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from feeds.errors import FeedsError, Problem
+from feeds.errors import DUPLICATES, FeedsError, Problem
 from feeds.groupings import GROUPINGS
 from feeds.layout import archive_path
 from feeds.model import Entry, Feed, Paging
@@ -319,6 +319,7 @@ def duplicates(
                 describe(source),
                 "webUrl",
                 f"same article as {winner} (id {article}); only the newer is published",
+                DUPLICATES,
             )
             for _, source in ranked[1:]
         )

@@ -120,12 +120,17 @@ def outcomes(
     context = get_context(method)
     with ProcessPoolExecutor(workers, mp_context=context, initializer=orphan_guard) as pool:
         pending: deque[Future[list[FileOutcome]]] = deque()
-        for chunk in chunks:
-            pending.append(pool.submit(_process_chunk, chunk, folder, settings, entries))
-            if len(pending) >= workers * 4:  # bounded read-ahead keeps memory flat
+        try:
+            for chunk in chunks:
+                pending.append(pool.submit(_process_chunk, chunk, folder, settings, entries))
+                if len(pending) >= workers * 4:  # bounded read-ahead keeps memory flat
+                    yield from pending.popleft().result()
+            while pending:
                 yield from pending.popleft().result()
-        while pending:
-            yield from pending.popleft().result()
+        except BaseException:
+            # Stopped early (Ctrl-C, the build failed): wait only for the chunks begun.
+            pool.shutdown(cancel_futures=True)
+            raise
 
 
 def available_cores() -> int:

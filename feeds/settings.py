@@ -116,7 +116,8 @@ DOCS: dict[str, Doc] = {
     "base_url": Doc(
         "URL",
         "absolute http(s) URL where the output folder is served, without a query or fragment "
-        "(a trailing `/` is added); self links, subscribe addresses and the OPML use it",
+        "(a trailing `/` is added); self links, subscribe addresses and the OPML use it. "
+        "`feeds serve` uses the address it serves at instead, unless given `--base-url`",
     ),
     "site_url": Doc(
         "URL",

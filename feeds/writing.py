@@ -19,12 +19,15 @@ import errno
 import fcntl
 import itertools
 import os
+import signal
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from feeds.errors import WriteError
 from feeds.layout import order
+from feeds.progress import Progress
 
 MANIFEST = ".feeds-manifest"
 JOURNAL = ".feeds-journal"
@@ -121,28 +124,42 @@ class OutputWriter:
             self.written.append(path)
         self.unchanged.extend(unchanged)
 
-    def finish(self, expected: Iterable[str] = ()) -> WriteReport:
-        """Put every staged file in place, remove the stale ones, then record the manifest."""
+    def finish(
+        self, expected: Iterable[str] = (), *, progress: Progress | None = None
+    ) -> WriteReport:
+        """Put every staged file in place, remove the stale ones, then record the manifest.
+
+        Ctrl-C waits until the manifest is written (moments), so that it never leaves the
+        folder half the previous output and half the new one; then it stops the program."""
         seen = {*self.written, *self.unchanged}
         for path in expected:
             if path not in seen:
                 _checked(path)
                 seen.add(path)
                 self.unchanged.append(path)
+        if progress is not None:
+            progress.phase("putting files in place", len(self._staged))
         try:
-            self._renaming = True
-            self._staged.sort(key=order, reverse=True)
-            while self._staged:  # what is left staged is dropped if this stops half-way
-                target = self.folder.joinpath(*PurePosixPath(self._staged[-1]).parts)
-                os.replace(temp_of(target), target)
-                self._staged.pop()
-            removed = [p for p in sorted(self.owned - seen) if remove(self.folder, p)]
-            manifest = _listing(seen)
-            if not same(self.folder / MANIFEST, manifest):
-                atomic_write(self.folder / MANIFEST, manifest)
-            self._journal.close()
-            (self.folder / JOURNAL).unlink()
-            self._finished = True
+            with _uninterrupted(NEW_OUTPUT):
+                self._renaming = True
+                self._staged.sort(key=order, reverse=True)
+                placed = 0
+                while self._staged:  # what is left staged is dropped if this stops half-way
+                    target = self.folder.joinpath(*PurePosixPath(self._staged[-1]).parts)
+                    os.replace(temp_of(target), target)
+                    self._staged.pop()
+                    placed += 1
+                    if progress is not None and placed % 256 == 0:
+                        progress.advance(256)
+                if progress is not None:
+                    progress.advance(placed % 256)
+                removed = [p for p in sorted(self.owned - seen) if remove(self.folder, p)]
+                manifest = _listing(seen)
+                if not same(self.folder / MANIFEST, manifest):
+                    atomic_write(self.folder / MANIFEST, manifest)
+                self._journal.close()
+                (self.folder / JOURNAL).unlink()
+                self._finished = True
         except OSError as e:
             raise failure(e, self.folder) from e
         finally:
@@ -167,6 +184,30 @@ class OutputWriter:
             if not self._renaming:
                 (self.folder / JOURNAL).unlink()
         self._lock.release()
+
+
+NEW_OUTPUT = "the new output was written"
+"""What a Ctrl-C that came while the new output was put in place says it left."""
+
+
+@contextlib.contextmanager
+def _uninterrupted(note: str) -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) back for the block, then raise it as ``KeyboardInterrupt(note)``.
+    Only where Python's own handler would raise it (the main thread, nobody else's handler)."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    caught: list[int] = []
+    signal.signal(signal.SIGINT, lambda number, frame: caught.append(number))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if caught:
+        raise KeyboardInterrupt(note)
 
 
 def stage(target: Path, data: bytes) -> bool:

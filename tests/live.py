@@ -92,9 +92,12 @@ def request(
 
 
 @contextmanager
-def live_server(settings_file: Path, *args: str, port: int | None = None) -> Iterator[LiveServer]:
+def live_server(
+    settings_file: Path, *args: str, port: int | None = None, base_url: bool = True
+) -> Iterator[LiveServer]:
     """``feeds serve`` with these options on ``port`` (default: a free one), which is also its
-    ``--base-url``: a restart on the same port serves the same bytes."""
+    ``--base-url`` (unless not ``base_url``): a restart on the same port serves the same
+    bytes."""
     port = port or free_port()
     url = f"http://127.0.0.1:{port}/"
     log = settings_file.parent / f"serve-{port}.log"
@@ -109,8 +112,7 @@ def live_server(settings_file: Path, *args: str, port: int | None = None) -> Ite
                 str(settings_file),
                 "--port",
                 str(port),
-                "--base-url",
-                url,
+                *(["--base-url", url] if base_url else []),
                 *args,
             ],
             cwd=ROOT,

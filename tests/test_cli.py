@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from feeds.cli import parser
+from feeds.cli import EXIT_CODES, parser
 from feeds.settings import DOCS
 from tests.conftest import EXAMPLES, ROOT, SEED, RecordWriter, run_cli
 
@@ -190,10 +190,78 @@ def test_help_on_every_command(args: list[str]) -> None:
     assert result.stdout.strip()
 
 
-def test_no_command_is_a_usage_error() -> None:
+def test_bare_feeds_prints_the_help_and_exits_0() -> None:
     result = run_cli()
+    assert result.returncode == 0
+    assert result.stdout.startswith("usage: feeds")
+    assert "build     build the feeds into the output folder" in result.stdout
+    assert result.stderr == ""
+
+
+def test_a_misspelled_command_is_answered_with_the_nearest_one() -> None:
+    result = run_cli("buld")
     assert result.returncode == 2
-    assert "usage:" in result.stderr
+    assert "feeds: error: unknown command 'buld'; did you mean 'build'?" in result.stderr
+    far = run_cli("xyzzy")
+    assert far.returncode == 2
+    assert "unknown command 'xyzzy' (one of: init, build, check" in far.stderr
+    assert "did you mean" not in far.stderr
+
+
+def help_exit_codes(name: str) -> set[int]:
+    """The exit codes ``feeds <name> --help`` lists under "exit status:"."""
+    section = commands()[name].format_help().split("\nexit status:\n", 1)[1]
+    return {int(code) for code in re.findall(r"^  (\d+) ", section, re.M)}
+
+
+def test_each_command_help_lists_only_the_exit_codes_it_can_return() -> None:
+    # One table for every command: a command added without one fails here (and in parser()).
+    assert sorted(EXIT_CODES) == sorted(commands())
+    for name in commands():
+        assert help_exit_codes(name) == {code for code, _ in EXIT_CODES[name]} | {130, 141}
+    # They listed the build's codes, which check and ping never return; serve's busy port has
+    # its own.
+    assert help_exit_codes("check") == {0, 1, 2, 130, 141}
+    assert help_exit_codes("ping") == {0, 2, 3, 4, 130, 141}
+    assert help_exit_codes("serve") == {0, 2, 3, 5, 130, 141}
+
+
+def duplicate_site(tmp_path: Path, write_record: RecordWriter, pairs: int) -> Path:
+    """Records of which ``pairs`` lose their article to a newer one, two with a dropped image
+    each (another kind of warning), and two rejected; returns the settings file."""
+    for n in range(pairs):
+        url = f"https://news.example/story-{n}"
+        write_record(f"old-{n:02d}.txt", webUrl=url, publishedDateTime="2024-05-01T10:00:00Z")
+        write_record(f"new-{n:02d}.txt", webUrl=url, publishedDateTime="2024-05-02T10:00:00Z")
+    for n in range(2):
+        write_record(
+            f"image-{n}.txt", images=[{"url": "ftp://i.example/a.jpg"}], webUrl=f"https://i/{n}"
+        )
+        write_record(f"rejected-{n}.txt", title=None)
+    return settings_file(tmp_path, "records: records\noutput: out\n")
+
+
+def test_many_warnings_of_one_kind_are_summarized_and_all_shown_with_verbose(
+    tmp_path: Path, write_record: RecordWriter
+) -> None:
+    settings = duplicate_site(tmp_path, write_record, pairs=9)
+    result = run_cli("check", "--settings", str(settings))
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert sum(": webUrl: warning: same article as " in line for line in lines) == 3
+    assert "... and 6 more duplicates (feeds check -v shows all)" in lines
+    # Fewer than MANY of a kind are all shown, and every rejected record always is.
+    assert sum(": images[0].url: warning: " in line for line in lines) == 2
+    assert sum(line.endswith(": title: missing") for line in lines) == 2
+    assert len(lines) == 3 + 1 + 2 + 2
+    verbose = run_cli("check", "-v", "--settings", str(settings)).stderr.splitlines()
+    assert sum(": webUrl: warning: same article as " in line for line in verbose) == 9
+    assert not any(line.startswith("... and") for line in verbose)
+    built = run_cli("build", "-q", "--settings", str(settings))
+    assert "... and 6 more duplicates (feeds build -v shows all)" in built.stderr.splitlines()
+    # A build with nothing to do reports them again from the cache, summarized the same way.
+    again = run_cli("build", "-q", "--settings", str(settings))
+    assert again.stderr == built.stderr
 
 
 def command_sections() -> dict[str, str]:

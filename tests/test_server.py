@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -289,3 +290,75 @@ def test_serve_write_after_feeds_build_starts_warm_from_its_cache(tmp_path: Path
         "blobs",
         "index.pickle",
     ]
+
+
+@pytest.mark.slow
+def test_without_base_url_every_address_shown_is_the_one_served_at(tmp_path: Path) -> None:
+    settings = example_site(
+        tmp_path,
+        "title: Local News\nbase_url: https://example.org/feeds/\nrecords: records\n",
+    )
+    for n in range(7):  # seven records whose article a newer one has: a summary in the log
+        url = f"https://news.example/twice-{n}"
+        for day in (1, 2):
+            text = record_text(webUrl=url, publishedDateTime=f"2024-05-0{day}T10:00:00Z")
+            (tmp_path / "records" / f"twice-{n}-{day}.txt").write_text(text)
+    with live_server(settings, base_url=False) as server:
+        here = server.url  # http://127.0.0.1:<port>/
+        log = server.log.read_text()
+        assert f"INFO:     serving on {here} once built" in log
+        assert log.count("warning: same article as") == 3
+        assert "INFO:     ... and 4 more duplicates (feeds check -v shows all)" in log
+
+        def addresses() -> dict[str, bytes]:
+            return {
+                path: request(server, "GET", path, **{"Accept-Encoding": "identity"})[2]
+                for path in ("/", "/feeds.opml", "/all.atom", "/all.rss", "/all.json")
+            }
+
+        for path, body in addresses().items():
+            assert b"example.org/feeds" not in body, path
+        answers = addresses()
+        assert f'xmlUrl="{here}all.rss"'.encode() in answers["/feeds.opml"]
+        assert (
+            f'<link rel="self" type="application/atom+xml" href="{here}all.atom"/>'.encode()
+            in (answers["/all.atom"])
+        )
+        assert f'"feed_url": "{here}all.json"'.encode() in answers["/all.json"]
+        assert f"{here}all.rss".encode() in answers["/"]
+        # An edit of the settings file keeps the address (as it keeps --records and --output).
+        builds = server.health()["builds"]
+        settings.write_text(settings.read_text().replace("Local News", "Local News Edited"))
+        server.wait_for_build(builds)
+        edited = addresses()
+        assert b"Local News Edited" in edited["/all.atom"]
+        assert f'href="{here}all.atom"'.encode() in edited["/all.atom"]
+        assert b"example.org/feeds" not in edited["/feeds.opml"]
+
+
+SERVE = [sys.executable, "-m", "feeds", "serve"]
+
+
+def test_a_busy_port_is_reported_before_building_with_exit_5(tmp_path: Path) -> None:
+    settings = example_site(tmp_path, "title: Busy\nrecords: records\noutput: output\n")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        result = subprocess.run(
+            [*SERVE, "--settings", str(settings), "--port", str(port), "--no-watch"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        seconds = time.monotonic() - started
+    assert result.returncode == 5, result.stderr
+    assert result.stderr == (
+        f"feeds: error: cannot serve on 127.0.0.1:{port}: port {port} is in use (by another "
+        "server, or another feeds serve); stop it, or choose another port with --port; nothing "
+        "was built\n"
+    )
+    assert seconds < 5
+    assert not (tmp_path / ".feeds-cache.serving").exists()

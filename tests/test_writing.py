@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
 
 from feeds.errors import WriteError
-from feeds.writing import MANIFEST, safe_path, write_output
+from feeds.writing import MANIFEST, OutputWriter, safe_path, write_output
 
 
 def test_files_are_written_with_readable_permissions(tmp_path: Path) -> None:
@@ -106,3 +107,38 @@ def test_unwritable_output_raises_write_error(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(WriteError):
         write_output(blocker / "out", {"all.rss": b"a"})
+
+
+class CtrlCWhilePlacing:
+    """Presses Ctrl-C (a real SIGINT to this process) when the first files are put in place."""
+
+    def __init__(self) -> None:
+        self.phases: list[str] = []
+
+    def phase(self, description: str, total: int | None = None) -> None:
+        self.phases.append(description)
+
+    def advance(self, count: int = 1) -> None:
+        if self.phases[-1] == "putting files in place" and count:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    def reading(self, total: int) -> None: ...
+
+    def read(self, rejected: bool) -> None: ...
+
+
+def test_ctrl_c_while_files_are_put_in_place_waits_for_the_whole_new_output(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "out"
+    paths = [f"topics/{n:04d}.rss" for n in range(600)]
+    write_output(out, dict.fromkeys(paths, b"old"))
+    writer = OutputWriter(out, paths)
+    for path in paths:
+        writer.write(path, b"new")
+    with pytest.raises(KeyboardInterrupt, match=r"^the new output was written$"):
+        writer.finish(progress=CtrlCWhilePlacing())
+    assert {path: (out / path).read_bytes() for path in paths} == dict.fromkeys(paths, b"new")
+    assert (out / MANIFEST).read_text() == "".join(f"{path}\n" for path in paths)
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "topics"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -128,12 +128,18 @@ def create_app(
 ) -> FeedsApp:
     """The app for ``settings``. It builds at startup (a failure there stops the server) and,
     with ``watch``, rebuilds when the records or the settings file change."""
-    server = FeedServer(settings, settings_file, write=write)
+    return serving(FeedServer(settings, settings_file, write=write), watch=watch)
+
+
+def serving(server: FeedServer, *, watch: bool) -> FeedsApp:
+    """The app serving what ``server`` builds: its first build at startup unless it has one
+    already, then, with ``watch``, a rebuild whenever the records or the settings change."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[Mapping[str, Any]]:
         try:
-            await server.rebuild()
+            if server.snapshot is None:
+                await server.rebuild()
             async with anyio.create_task_group() as tasks:
                 if watch:
                     tasks.start_soon(server.watch)

@@ -25,7 +25,8 @@ import subprocess
 import sys
 import tempfile
 import traceback
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +70,19 @@ def history_file(settings: Settings) -> Path:
 class FeedServer:
     """The current snapshot and how to replace it; one per app (and per worker process)."""
 
-    def __init__(self, settings: Settings, settings_file: Path | None, *, write: bool) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        settings_file: Path | None,
+        *,
+        write: bool,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> None:
         self.settings = settings
         self.settings_file = settings_file.resolve() if settings_file else None
         self.write = write
+        self.overrides = dict(overrides or {})
+        """What the command line set (``base_url`` among them): it outlives a settings edit."""
         self.snapshot: Snapshot | None = None
         self.build_error: str | None = None
         self.watch_errors: dict[str, str] = {}
@@ -105,7 +115,9 @@ class FeedServer:
         try:
             if changes != self._settings_read and self.settings_file is not None:
                 stage = display(self.settings_file)
-                settings = await anyio.to_thread.run_sync(load_settings, self.settings_file)
+                settings = await anyio.to_thread.run_sync(
+                    partial(load_settings, self.settings_file, **self.overrides)
+                )
                 stage = "build"
             snapshot = await self._build(settings, self.snapshot)
         except Exception as e:
@@ -300,6 +312,14 @@ class RebuildFailed(FeedsError):
         self.trace = trace
 
 
+class FirstBuildFailed(FeedsError):
+    """The first build failed: nothing is served. Says why, with where a bug was raised."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(describe(error))
+        self.trace = error.trace if isinstance(error, RebuildFailed) else ""
+
+
 def served_folder(settings: Settings) -> Path:
     """The served folder of ``settings`` (see ``child.py``): ``.feeds-cache.serving/`` by
     default, beside the build cache like the history."""
@@ -390,6 +410,12 @@ class Children:
         self.building = None
         self._ready()
         return reply
+
+    def stop_building(self) -> None:
+        """Kill the build in progress, from any thread: its rebuild fails at once."""
+        child = self.building
+        if child is not None and child.poll() is None:
+            child.kill()
 
     def close(self) -> None:
         for child in (self.spare, self.building):

@@ -53,7 +53,7 @@ from typing import Any
 
 from feeds.build import Build, Built, run
 from feeds.cache import discard, open_cache, unusable
-from feeds.errors import CacheError, FeedsError
+from feeds.errors import CacheError, FeedsError, warning_lines
 from feeds.layout import (
     cache_control,
     feed_path,
@@ -317,7 +317,7 @@ def _serve(
         read=result.changed,
         written=len(written),
         rejected=tuple(str(error) for error in result.rejected),
-        warnings=tuple(f"{w.path}: {w.field}: warning: {w.reason}" for w in result.warnings),
+        warnings=tuple(warning_lines(result.warnings, "check")),
         notes=tuple(notes),
         history=kept,
     )

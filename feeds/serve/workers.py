@@ -16,16 +16,19 @@ import logging
 import logging.config
 import os
 import shutil
+import socket
 import tempfile
 import threading
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
 
+from feeds.errors import FeedsError
 from feeds.serve.app import SNAPSHOT_DIR
-from feeds.serve.builder import FeedServer, describe
+from feeds.serve.builder import FeedServer, FirstBuildFailed, describe
 from feeds.serve.protocol import uvicorn_options
 from feeds.serve.store import Store
 from feeds.settings import Settings
@@ -46,9 +49,15 @@ class Builder(FeedServer):
     """The one-process server's build and watch, publishing each outcome to the store."""
 
     def __init__(
-        self, settings: Settings, settings_file: Path | None, *, write: bool, store: Store
+        self,
+        settings: Settings,
+        settings_file: Path | None,
+        *,
+        write: bool,
+        store: Store,
+        overrides: Mapping[str, Any] | None = None,
     ) -> None:
-        super().__init__(settings, settings_file, write=write)
+        super().__init__(settings, settings_file, write=write, overrides=overrides)
         self.store = store
         self._publishing = asyncio.Lock()  # the store is written by one thread at a time
 
@@ -124,6 +133,8 @@ class BuilderThread(threading.Thread):
             raise self.error
 
     def stop(self) -> None:
+        if not self.ready.is_set():  # stopped during the first build (Ctrl-C): not to wait for it
+            self.builder.children.stop_building()
         loop, stop = self._loop, self._finish
         if loop is not None and stop is not None and self.is_alive():
             with contextlib.suppress(RuntimeError):  # the loop already ended
@@ -145,23 +156,30 @@ def serve(
     workers: int,
     watch: bool,
     write: bool,
-    host: str,
-    port: int,
+    sock: socket.socket,
     access_log: bool,
+    overrides: Mapping[str, Any] | None = None,
 ) -> None:
-    """Build, then serve with ``workers`` uvicorn processes until a signal stops uvicorn."""
+    """Build, then serve on ``sock`` with ``workers`` uvicorn processes until a signal stops
+    uvicorn. :class:`FirstBuildFailed` if the first build fails."""
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     logging.config.dictConfig(LOG_CONFIG)
     folder = Path(tempfile.mkdtemp(prefix="feeds-serve-"))
     builder = BuilderThread(
-        Builder(settings, settings_file, write=write, store=Store(folder)), watch=watch
+        Builder(settings, settings_file, write=write, store=Store(folder), overrides=overrides),
+        watch=watch,
     )
     try:
-        builder.first_build()
+        try:
+            builder.first_build()
+        except (FeedsError, OSError) as e:
+            raise FirstBuildFailed(e) from e
         log.info("%d workers serve the builds published in %s", workers, folder)
         os.environ[SNAPSHOT_DIR] = str(folder)  # inherited by the spawned workers
-        uvicorn.run(
+        host, port = sock.getsockname()[:2]
+        config = uvicorn.Config(
             FACTORY,
             factory=True,
             workers=workers,
@@ -172,6 +190,8 @@ def serve(
             access_log=access_log,
             **uvicorn_options(),
         )
+        # uvicorn.run would bind the address again: it is bound already, before the build.
+        Multiprocess(config, sockets=[sock]).run()
     finally:
         try:
             builder.stop()
