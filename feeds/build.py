@@ -23,9 +23,9 @@ from feeds.grouping import Accumulator, FeedPlan, Grouped
 from feeds.layout import EXTENSIONS, document_paths, is_archive_page, sealed_pages
 from feeds.model import Entry, Feed
 from feeds.progress import Progress
-from feeds.records import Scan, scan_records
 from feeds.rendering import Fragments, render_all, site_documents
 from feeds.replan import Last, Members, Slot, catalog_of, members_of, replan
+from feeds.scan import Scan, scan_records
 from feeds.settings import Settings
 from feeds.writing import MANIFEST, OutputWriter, WriteReport
 

@@ -27,8 +27,8 @@ from feeds.errors import (
 from feeds.layout import INDEX
 from feeds.progress import BuildProgress
 from feeds.publish.pinged import forget, remember, to_ping
-from feeds.records import SUFFIXES, has_records, scan_records, skipped_kinds
 from feeds.rendering import site_documents
+from feeds.scan import SUFFIXES, has_records, scan_records, skipped_kinds
 from feeds.settings import DEFAULT_FILE, Settings, load_settings
 from feeds.writing import NEW_OUTPUT, WriteReport, clean_output, locked
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import warnings
 from datetime import UTC, date, datetime, tzinfo
 
-from dateutil import parser as dateparser
-
 from feeds.errors import DateError
 
 # Two defaults that differ in every date field: a value that leaves any of them to the default
@@ -50,6 +48,9 @@ def _parse_text(text: str) -> datetime:
         return datetime.fromisoformat(text)
     except ValueError:
         pass
+    # Imported here: the ISO dates above need none of it, nor does a build with nothing to do.
+    from dateutil import parser as dateparser
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", dateparser.UnknownTimezoneWarning)
         try:

@@ -56,11 +56,30 @@ def output_stats(folder: Path, paths: Iterable[str]) -> dict[str, tuple[int, int
 
 def damaged_outputs(settings: Settings, report: Report) -> set[str]:
     """Feed paths (without extension) whose output files are not as the last build left them."""
-    damaged = set()
-    base = str(settings.output)
+    damaged: set[str] = set()
+    folders: dict[str, list[tuple[str, str, tuple[int, int]]]] = {}
     for path, recorded in report.outputs.items():
-        if file_stat(os.path.join(base, path)) != recorded:
-            damaged.add(path.rsplit(".", 1)[0])
+        folder, _, name = path.rpartition("/")
+        folders.setdefault(folder, []).append((name, path, recorded))
+    base = str(settings.output)
+    for folder, files in folders.items():
+        # Each name looked up in its folder (no walk from the root for every one of thousands).
+        try:
+            fd = os.open(os.path.join(base, folder), os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            damaged.update(path.rsplit(".", 1)[0] for _, path, _ in files)
+            continue
+        try:
+            for name, path, recorded in files:
+                try:
+                    stat = os.stat(name, dir_fd=fd)
+                    found = (stat.st_size, stat.st_mtime_ns)
+                except OSError:
+                    found = (-1, -1)
+                if found != recorded:
+                    damaged.add(path.rsplit(".", 1)[0])
+        finally:
+            os.close(fd)
     return damaged
 
 

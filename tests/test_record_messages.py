@@ -22,8 +22,8 @@ from feeds.records import (
     _yaml_hint,
     parse_record,
     read_record,
-    scan_records,
 )
+from feeds.scan import scan_records
 from feeds.yamlload import load_fast
 from tests.conftest import EXAMPLES, SEED, record_text, run_cli
 from tests.live import live_server, request

@@ -10,7 +10,8 @@ import pytest
 
 from feeds.errors import RecordError
 from feeds.model import Record
-from feeds.records import parse_record, read_record, scan_records, split_front_matter
+from feeds.records import parse_record, read_record, split_front_matter
+from feeds.scan import scan_records
 from tests.conftest import SEED, RecordWriter, record_text
 
 UTC_ZONE = ZoneInfo("UTC")
