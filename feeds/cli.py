@@ -181,6 +181,32 @@ class _Parser(argparse.ArgumentParser):
             None, f"unknown {what} {value!r}{hint} (one of: {', '.join(names)})"
         )
 
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> argparse.Namespace:
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            options = _options(self, getattr(parsed, "command", None))
+            hints = []
+            for extra in extras:
+                name = extra.split("=", 1)[0]
+                near = difflib.get_close_matches(name, options, n=1) if name[:1] == "-" else []
+                if near:
+                    hints.append(f"{name}: did you mean {near[0]}?")
+            self.error(
+                " ".join(["unrecognized arguments:", *extras]) + "".join(f"; {h}" for h in hints)
+            )
+        return parsed
+
+
+def _options(top: argparse.ArgumentParser, command: str | None) -> list[str]:
+    """The option strings of ``command``'s parser (the top parser's without a command)."""
+    chosen = top
+    for action in top._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            chosen = action.choices[command]
+    return [option for action in chosen._actions for option in action.option_strings]
+
 
 def parser() -> argparse.ArgumentParser:
     top = _Parser(

@@ -208,6 +208,20 @@ def test_a_misspelled_command_is_answered_with_the_nearest_one() -> None:
     assert "did you mean" not in far.stderr
 
 
+def test_a_misspelled_option_is_answered_with_the_nearest_one_of_its_command() -> None:
+    result = run_cli("serve", "--prot", "8000")
+    assert result.returncode == 2
+    assert "unrecognized arguments: --prot 8000; --prot: did you mean --port?" in result.stderr
+    # The options of the command given, not another's: build has no --port.
+    build = run_cli("build", "--no-cahce", "--prot=1")
+    assert build.returncode == 2
+    assert "--no-cahce: did you mean --no-cache?" in build.stderr
+    assert "--port" not in build.stderr
+    stray = run_cli("build", "stray")
+    assert stray.returncode == 2
+    assert stray.stderr.rstrip().endswith("unrecognized arguments: stray")
+
+
 def help_exit_codes(name: str) -> set[int]:
     """The exit codes ``feeds <name> --help`` lists under "exit status:"."""
     section = commands()[name].format_help().split("\nexit status:\n", 1)[1]
